@@ -21,6 +21,7 @@ if [[ -z "$coverage_dir" || -z "$output_file" ]]; then
   exit 1
 fi
 : >"$output_file"
+[[ -n "${COVERAGE_DEBUG_DIR:-}" ]] && { mkdir -p "$COVERAGE_DEBUG_DIR"; cp -r "$coverage_dir" "$COVERAGE_DEBUG_DIR/cov"; cp "$manifest" "$COVERAGE_DEBUG_DIR/manifest"; pwd > "$COVERAGE_DEBUG_DIR/pwd"; printf "%s\n" "$@" > "$COVERAGE_DEBUG_DIR/args"; env > "$COVERAGE_DEBUG_DIR/env"; }
 
 gcov_tool="$coverage_dir/gcov"
 [[ -x "$gcov_tool" ]] || gcov_tool="$(command -v gcov)"

@@ -1,0 +1,106 @@
+#include "testing/async_test.h"
+
+#include <atomic>
+#include <mutex>
+#include <sstream>
+
+#include "testing/environment.h"
+#include "testing/kit_internal.h"
+
+namespace testing {
+namespace kit_internal {
+namespace {
+
+std::atomic<int64_t> case_budget_ms{60'000};
+std::mutex describer_mu;
+PendingDescriber* describer = nullptr;
+
+}  // namespace
+
+void SetCaseBudget(std::chrono::milliseconds budget) { case_budget_ms = budget.count(); }
+
+void SetPendingDescriber(PendingDescriber d) {
+  std::lock_guard<std::mutex> lock(describer_mu);
+  delete describer;
+  describer = d ? new PendingDescriber(std::move(d)) : nullptr;
+}
+
+std::vector<std::string> DescribePendingWork() {
+  std::lock_guard<std::mutex> lock(describer_mu);
+  if (!describer) return {};
+  return (*describer)();
+}
+
+}  // namespace kit_internal
+
+std::chrono::milliseconds CaseBudget() {
+  return std::chrono::milliseconds(kit_internal::case_budget_ms.load());
+}
+
+namespace {
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  if (lines.empty()) return "  (nothing registered: a wait outside virtual time, or a hang)\n";
+  std::ostringstream out;
+  for (const auto& l : lines) out << "  - " << l << "\n";
+  return out.str();
+}
+
+}  // namespace
+
+AsyncTest::AsyncTest() {
+  kit_internal::SetPendingDescriber([this] { return time_.DescribePending(); });
+}
+
+AsyncTest::~AsyncTest() {
+  kit_internal::SetPendingDescriber(nullptr);
+  // Unwind every coroutine still parked on a virtual timer while its io_context is alive.
+  time_.CancelAll();
+  io_.restart();
+  io_.poll();
+}
+
+void AsyncTest::TearDown() { CheckNothingPending("when the case ended"); }
+
+size_t AsyncTest::Poll() {
+  if (io_.stopped()) io_.restart();
+  return io_.poll();
+}
+
+void AsyncTest::Drive(const bool& done) {
+  const auto budget = run_budget_.value_or(CaseBudget());
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  while (!done) {
+    if (io_.stopped()) io_.restart();
+    if (io_.poll() > 0) continue;
+    if (done) break;
+    // Nothing runnable: jump the clock unless something outside virtual time is awaited.
+    if (time_.external_waits() == 0 && time_.AdvanceToNextTimer()) continue;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::ostringstream msg;
+      msg << "RunAsync did not finish within " << budget.count() << " ms of real time in case "
+          << CurrentCaseName() << " (virtual time advanced "
+          << std::chrono::duration<double>(time_.elapsed()).count()
+          << " s). Pending async work:\n"
+          << JoinLines(time_.DescribePending());
+      io_.stop();
+      throw AsyncTimeout(msg.str());
+    }
+    // Real I/O (sockets, other threads) is in flight: wait for it in real time, briefly.
+    io_.run_one_for(std::chrono::milliseconds(2));
+  }
+}
+
+void AsyncTest::CheckNothingPending(const char* when) {
+  if (io_.stopped()) io_.restart();
+  const size_t ran = io_.poll();
+  const auto pending = time_.DescribePending();
+  if (ran > 0 || !pending.empty()) {
+    ADD_FAILURE() << "async work left pending " << when << " in " << CurrentCaseName() << ": "
+                  << ran << " handler(s) were still queued, " << pending.size()
+                  << " wait(s) still pending:\n"
+                  << JoinLines(pending);
+  }
+}
+
+}  // namespace testing

@@ -1,0 +1,99 @@
+#ifndef TESTING_ASYNC_TEST_H_
+#define TESTING_ASYNC_TEST_H_
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "testing/virtual_time.h"
+
+namespace testing {
+
+// Fixture for async tests: one fresh io_context and one VirtualTimeSource per case.
+//
+//   class RateLimiterTest : public testing::AsyncTest {};
+//   TEST_F(RateLimiterTest, ThirdAcquireWaitsForRefill) {
+//     RateLimiter limiter(time(), {.capacity = 2, .refill_per_second = 1});
+//     RunAsync([&]() -> boost::asio::awaitable<void> { co_await limiter.Acquire(3); }());
+//   }
+//
+// RunAsync drives io() until the awaitable completes, auto-advancing virtual time whenever
+// nothing is runnable, and returns its value or rethrows its exception. It never hangs: past
+// the case's real-time budget (see CaseBudget()) it throws AsyncTimeout naming the case and
+// every pending timer and external wait. A case that ends with timers, external waits or
+// handlers still pending fails and says what was left.
+class AsyncTest : public ::testing::Test {
+ public:
+  struct AsyncTimeout : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+
+ protected:
+  AsyncTest();
+  ~AsyncTest() override;
+  void TearDown() override;
+
+  boost::asio::io_context& io() { return io_; }
+  VirtualTimeSource& time() { return time_; }
+
+  template <class T>
+  T RunAsync(boost::asio::awaitable<T> task);
+
+  // Runs every handler that is ready now without advancing the clock; returns how many ran.
+  size_t Poll();
+
+  // Overrides the real-time budget of each RunAsync in this case.
+  void set_run_budget(std::chrono::milliseconds budget) { run_budget_ = budget; }
+
+ private:
+  void Drive(const bool& done);
+  void CheckNothingPending(const char* when);
+
+  VirtualTimeSource time_;
+  // Declared after time_ so it is destroyed first; TearDown drains it before that.
+  boost::asio::io_context io_;
+  std::optional<std::chrono::milliseconds> run_budget_;
+};
+
+// Real-time budget of one case: --mp_case_timeout=<seconds> or MP_TEST_CASE_TIMEOUT, else
+// derived by the test main from TEST_TIMEOUT and the number of cases in this shard.
+std::chrono::milliseconds CaseBudget();
+
+template <class T>
+T AsyncTest::RunAsync(boost::asio::awaitable<T> task) {
+  // Shared with the completion handler: after a timeout RunAsync returns (throws) first, and
+  // the abandoned coroutine may still complete later, while the fixture unwinds it.
+  struct State {
+    bool done = false;
+    std::exception_ptr error;
+    std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> result;
+  };
+  auto state = std::make_shared<State>();
+  if constexpr (std::is_void_v<T>) {
+    boost::asio::co_spawn(io_, std::move(task), [state](std::exception_ptr e) {
+      state->error = e;
+      state->done = true;
+    });
+  } else {
+    boost::asio::co_spawn(io_, std::move(task), [state](std::exception_ptr e, T value) {
+      state->error = e;
+      if (!e) state->result.emplace(std::move(value));
+      state->done = true;
+    });
+  }
+  Drive(state->done);
+  if (state->error) std::rethrow_exception(state->error);
+  if constexpr (!std::is_void_v<T>) return std::move(*state->result);
+}
+
+}  // namespace testing
+
+#endif  // TESTING_ASYNC_TEST_H_

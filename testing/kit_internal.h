@@ -1,0 +1,27 @@
+#ifndef TESTING_KIT_INTERNAL_H_
+#define TESTING_KIT_INTERNAL_H_
+
+// Glue between the test main and the kit's fixtures. Not for tests.
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace testing::kit_internal {
+
+// Called by the main's listener at every case start.
+void NoteCaseStarted();
+
+// The per-case real-time budget the main derived (AsyncTest::RunAsync obeys it).
+void SetCaseBudget(std::chrono::milliseconds budget);
+
+// What async work is pending right now (for the watchdog's message). AsyncTest registers its
+// virtual clock here for the duration of a case.
+using PendingDescriber = std::function<std::vector<std::string>()>;
+void SetPendingDescriber(PendingDescriber describer);
+std::vector<std::string> DescribePendingWork();
+
+}  // namespace testing::kit_internal
+
+#endif  // TESTING_KIT_INTERNAL_H_

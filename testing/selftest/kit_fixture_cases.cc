@@ -1,0 +1,66 @@
+// A test binary the kit's own tests run as a child process (never directly by Bazel): its
+// cases print what they did so the parent can check sharding, watchdog and naming behaviour.
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/detached.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "testing/async_test.h"
+#include "testing/environment.h"
+
+namespace {
+
+void Report(const char* what) {
+  const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
+  std::printf("%s %s.%s worker=%s\n", what, info->test_suite_name(), info->name(),
+              testing::WorkerId().c_str());
+}
+
+#define FIXTURE_CASE(n) \
+  TEST(Cases, C##n) { Report("RAN"); }
+FIXTURE_CASE(00)
+FIXTURE_CASE(01)
+FIXTURE_CASE(02)
+FIXTURE_CASE(03)
+FIXTURE_CASE(04)
+FIXTURE_CASE(05)
+FIXTURE_CASE(06)
+FIXTURE_CASE(07)
+FIXTURE_CASE(08)
+FIXTURE_CASE(09)
+FIXTURE_CASE(10)
+FIXTURE_CASE(11)
+FIXTURE_CASE(12)
+
+TEST(Names, Print) {
+  const int count = std::getenv("MP_FIXTURE_NAMES") ? std::atoi(std::getenv("MP_FIXTURE_NAMES")) : 0;
+  for (int i = 0; i < count; ++i) std::printf("NAME %s\n", testing::UniqueName("fx").c_str());
+}
+
+class Misbehaving : public testing::AsyncTest {};
+
+// Waits on something outside virtual time that never comes: the budget must stop it.
+TEST_F(Misbehaving, AwaitsForever) {
+  Report("START");
+  RunAsync([this]() -> boost::asio::awaitable<void> {
+    marketpipe::TimeSource::ExternalWait wait(time(), "reply from a peer that never answers");
+    co_await time().SleepFor(std::chrono::hours(1));
+  }());
+}
+
+// Leaves a timer pending when the case ends.
+TEST_F(Misbehaving, LeavesTimerPending) {
+  Report("START");
+  boost::asio::co_spawn(
+      io(), [this]() -> boost::asio::awaitable<void> { co_await time().SleepFor(std::chrono::seconds(5)); },
+      boost::asio::detached);
+  Poll();
+}
+
+TEST_F(Misbehaving, RunsAfterTheStuckOne) { Report("RAN"); }
+
+}  // namespace
