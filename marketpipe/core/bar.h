@@ -37,8 +37,8 @@ struct Bar {
 
   template <typename H>
   friend H AbslHashValue(H h, const Bar& bar) {
-    return H::combine(std::move(h), bar.symbol, bar.ts_ns, bar.open, bar.high, bar.low,
-                      bar.close, bar.volume, bar.trade_count, bar.vwap);
+    return H::combine(std::move(h), bar.symbol, bar.ts_ns, bar.open, bar.high, bar.low, bar.close,
+                      bar.volume, bar.trade_count, bar.vwap);
   }
 };
 

@@ -37,8 +37,8 @@ absl::Status Invalid(std::string_view text, std::string_view why) {
 }
 
 absl::Status TooLarge(std::string_view text) {
-  return absl::OutOfRangeError(absl::StrCat("price ", Quote(text),
-                                            " exceeds the maximum price ", Price::Max().ToString()));
+  return absl::OutOfRangeError(
+      absl::StrCat("price ", Quote(text), " exceeds the maximum price ", Price::Max().ToString()));
 }
 
 // The shortest text that reads back as `value` ("187.235", "1e+300"), for messages.

@@ -25,8 +25,8 @@ absl::Status Invalid(std::string_view text, std::string_view why) {
 absl::StatusOr<Symbol> Symbol::Parse(std::string_view text) {
   if (text.empty()) return Invalid(text, "empty");
   if (text.size() > kMaxLength) {
-    return Invalid(text, absl::StrCat("too long (", text.size(), " characters, at most ",
-                                      kMaxLength, ")"));
+    return Invalid(
+        text, absl::StrCat("too long (", text.size(), " characters, at most ", kMaxLength, ")"));
   }
   if (!IsUpper(text.front())) {
     return Invalid(text, "must start with an uppercase letter A-Z");
@@ -34,8 +34,8 @@ absl::StatusOr<Symbol> Symbol::Parse(std::string_view text) {
   for (size_t i = 1; i < text.size(); ++i) {
     const char c = text[i];
     if (!IsUpper(c) && !IsDigit(c) && c != '.') {
-      return Invalid(text, absl::StrCat("character ", Quote(text.substr(i, 1)), " at position ",
-                                        i, " is not A-Z, 0-9 or '.'"));
+      return Invalid(text, absl::StrCat("character ", Quote(text.substr(i, 1)), " at position ", i,
+                                        " is not A-Z, 0-9 or '.'"));
     }
   }
   return Symbol(std::string(text));

@@ -37,8 +37,7 @@ int64_t DaysFromCivil(CivilDay date) {
   const int64_t year_of_era = y - era * 400;
   const int64_t month_from_march = date.month > 2 ? date.month - 3 : date.month + 9;
   const int64_t day_of_year = (153 * month_from_march + 2) / 5 + date.day - 1;
-  const int64_t day_of_era =
-      year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  const int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
   return era * 146097 + day_of_era - 719468;
 }
 
@@ -49,11 +48,12 @@ CivilDay CivilFromDays(int64_t days) {
   const int64_t day_of_era = z - era * 146097;
   const int64_t year_of_era =
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
   const int64_t month_from_march = (5 * day_of_year + 2) / 153;
   const int day = static_cast<int>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
-  const int month = static_cast<int>(month_from_march < 10 ? month_from_march + 3
-                                                           : month_from_march - 9);
+  const int month =
+      static_cast<int>(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
   return CivilDay{year_of_era + era * 400 + (month <= 2 ? 1 : 0), month, day};
 }
 
@@ -81,12 +81,13 @@ class Reader {
 
   // Exactly `count` ASCII digits.
   std::optional<std::string> ExpectDigits(int count, std::string_view what, int64_t* out) {
+    const size_t start = pos_;
     int64_t value = 0;
     for (int i = 0; i < count; ++i) {
       const char c = Peek();
       if (c < '0' || c > '9') {
         return absl::StrCat("expected ", count, "-digit ", std::string(what), " at position ",
-                            pos_);
+                            start);
       }
       value = value * 10 + (c - '0');
       Skip();
@@ -129,10 +130,10 @@ std::optional<std::string> ReadDate(Reader& reader, CivilDay* date) {
 }
 
 absl::Status OutsideRange(std::string_view kind, std::string_view text) {
-  return absl::OutOfRangeError(absl::StrCat(
-      std::string(kind), " ", Quote(text),
-      " is outside the representable range 1677-09-21T00:12:43.145224192Z to "
-      "2262-04-11T23:47:16.854775807Z"));
+  return absl::OutOfRangeError(
+      absl::StrCat(std::string(kind), " ", Quote(text),
+                   " is outside the representable range 1677-09-21T00:12:43.145224192Z to "
+                   "2262-04-11T23:47:16.854775807Z"));
 }
 
 // seconds * 1e9 + nanos (0 <= nanos < 1e9) without overflowing on the way to a result that
@@ -225,8 +226,8 @@ absl::StatusOr<int64_t> ParseRfc3339(std::string_view text) {
   }
 
   // Local time minus its offset is UTC. A 4-digit year keeps these sums far from overflow.
-  const int64_t seconds = DaysFromCivil(date) * kSecondsPerDay + hour * 3600 + minute * 60 +
-                          second - offset_seconds;
+  const int64_t seconds =
+      DaysFromCivil(date) * kSecondsPerDay + hour * 3600 + minute * 60 + second - offset_seconds;
   const std::optional<int64_t> ns = ToNanos(seconds, nanos);
   if (!ns) return OutsideRange(kKind, text);
   return *ns;
@@ -235,9 +236,9 @@ absl::StatusOr<int64_t> ParseRfc3339(std::string_view text) {
 absl::StatusOr<int64_t> ParseIsoDate(std::string_view text) {
   constexpr std::string_view kKind = "ISO date";
   auto invalid = [&](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid ", std::string(kKind), " ", Quote(text), ": ", std::string(why),
-        " (expected YYYY-MM-DD)"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid ", std::string(kKind), " ", Quote(text),
+                                                   ": ", std::string(why),
+                                                   " (expected YYYY-MM-DD)"));
   };
   if (text.empty()) return invalid("empty");
   Reader reader(text);
@@ -259,9 +260,9 @@ std::string FormatRfc3339(int64_t ns) {
   FloorDivMod(seconds, kSecondsPerDay, &days, &second_of_day);
   const CivilDay date = CivilFromDays(days);
 
-  std::string out = absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d", date.year, date.month,
-                                    date.day, second_of_day / 3600, second_of_day / 60 % 60,
-                                    second_of_day % 60);
+  std::string out =
+      absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d", date.year, date.month, date.day,
+                      second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
   if (nanos != 0) {
     std::string fraction = absl::StrFormat("%09d", nanos);
     fraction.erase(fraction.find_last_not_of('0') + 1);

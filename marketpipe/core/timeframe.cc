@@ -17,7 +17,7 @@ struct Names {
 
 // Indexed by Timeframe::Value.
 constexpr Names kNames[] = {
-    {"1m", "1Min"},   {"5m", "5Min"}, {"15m", "15Min"}, {"30m", "30Min"},
+    {"1m", "1Min"},  {"5m", "5Min"},  {"15m", "15Min"}, {"30m", "30Min"},
     {"1h", "1Hour"}, {"4h", "4Hour"}, {"1d", "1Day"},
 };
 static_assert(std::size(kNames) == Timeframe::kAll.size());

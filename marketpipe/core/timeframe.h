@@ -33,9 +33,8 @@ class Timeframe {
   };
 
   // Every timeframe, shortest first.
-  static constexpr std::array<Value, 7> kAll = {kOneMinute,     kFiveMinutes, kFifteenMinutes,
-                                                kThirtyMinutes, kOneHour,     kFourHours,
-                                                kOneDay};
+  static constexpr std::array<Value, 7> kAll = {
+      kOneMinute, kFiveMinutes, kFifteenMinutes, kThirtyMinutes, kOneHour, kFourHours, kOneDay};
 
   // One minute (so Timeframe is default-constructible like the other core value types).
   constexpr Timeframe() = default;

@@ -62,11 +62,9 @@ RequestMatcher& RequestMatcher::NoQuery(std::string name) {
 RequestMatcher& RequestMatcher::Header(std::string name, std::string value) {
   // The expected value is left out of the description on purpose: it may be a secret.
   std::string description = absl::StrCat("header[", name, "]=<expected value>");
-  return Where(
-      [n = std::move(name), v = std::move(value)](const HttpRequest& r) {
-        return r.headers.Get(n) == v;
-      },
-      std::move(description));
+  return Where([n = std::move(name),
+                v = std::move(value)](const HttpRequest& r) { return r.headers.Get(n) == v; },
+               std::move(description));
 }
 
 RequestMatcher& RequestMatcher::HasHeader(std::string name) {
@@ -107,10 +105,8 @@ MockTransport::Expectation::Expectation(MockTransport* owner, size_t id, Request
 }
 
 MockTransport::Expectation& MockTransport::Expectation::Respond(HttpResponse response) {
-  return RespondWith(
-      [response = std::move(response)](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
-        return response;
-      });
+  return RespondWith([response = std::move(response)](
+                         const HttpRequest&) -> absl::StatusOr<HttpResponse> { return response; });
 }
 
 MockTransport::Expectation& MockTransport::Expectation::RespondStatus(
@@ -133,10 +129,8 @@ MockTransport::Expectation& MockTransport::Expectation::Fail(absl::Status status
   if (status.ok()) {
     ADD_FAILURE() << "MockTransport: Fail() needs an error status; use Respond() for success";
   }
-  return RespondWith(
-      [status = std::move(status)](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
-        return status;
-      });
+  return RespondWith([status = std::move(status)](
+                         const HttpRequest&) -> absl::StatusOr<HttpResponse> { return status; });
 }
 
 MockTransport::Expectation& MockTransport::Expectation::Times(int n) {
@@ -188,8 +182,8 @@ MockTransport::~MockTransport() { VerifyAndClear(); }
 
 MockTransport::Expectation& MockTransport::Expect(RequestMatcher matcher) {
   std::lock_guard<std::mutex> lock(mu_);
-  expectations_.push_back(
-      std::unique_ptr<Expectation>(new Expectation(this, next_expectation_id_++, std::move(matcher))));
+  expectations_.push_back(std::unique_ptr<Expectation>(
+      new Expectation(this, next_expectation_id_++, std::move(matcher))));
   return *expectations_.back();
 }
 
@@ -239,8 +233,8 @@ boost::asio::awaitable<absl::StatusOr<HttpResponse>> MockTransport::Send(HttpReq
   if (!unexpected.empty()) {
     ADD_FAILURE() << unexpected;
     co_await boost::asio::post(executor, boost::asio::use_awaitable);
-    co_return absl::FailedPreconditionError(absl::StrCat(
-        "MockTransport: unexpected request ", request.method, " ", request.Url()));
+    co_return absl::FailedPreconditionError(
+        absl::StrCat("MockTransport: unexpected request ", request.method, " ", request.Url()));
   }
 
   if (latency > Duration::zero() && time_ != nullptr) {

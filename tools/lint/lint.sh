@@ -145,6 +145,7 @@ lint_exempt() {
 }
 
 failed=0
+# Not in a pipeline: it sets `failed`.
 report() { # title, then one offending file per line on stdin
   local title="$1" files
   files="$(sort -u)"
@@ -192,14 +193,14 @@ run_buildifier() {
     cat "$out/fmt" >&2
   fi
 
-  sed -n 's/ # reformat$//p' "$out/fmt" |
-    report "buildifier: not formatted (fix: bash tools/lint/lint.sh --fix)"
+  report "buildifier: not formatted (fix: bash tools/lint/lint.sh --fix)" \
+    < <(sed -n 's/ # reformat$//p' "$out/fmt")
   # One line per warning: "path:line: category: message (url)"; longer explanations follow on
   # indented/blank lines and are left out.
   grep -E '^[^ ]+:[0-9]+: [a-z-]+: ' "$out/lint" >"$out/warnings" || true
   if [[ -s "$out/warnings" ]]; then
-    cut -d: -f1 "$out/warnings" |
-      report "buildifier: lint warnings (https://github.com/bazelbuild/buildtools/blob/main/WARNINGS.md)"
+    report "buildifier: lint warnings (https://github.com/bazelbuild/buildtools/blob/main/WARNINGS.md)" \
+      < <(cut -d: -f1 "$out/warnings")
     sed -E 's/^/    /; s/ \(https:[^)]*\)$//' "$out/warnings"
     if grep -q ': native-cc-' "$out/warnings"; then
       printf '  hint: Bazel 4.2.3 has no "@rules_cc//cc:cc_library.bzl"; load cc_* from our forwarder:\n'

@@ -1,0 +1,333 @@
+#include "marketpipe/providers/alpaca/alpaca_client.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "marketpipe/core/time_format.h"
+#include "marketpipe/providers/alpaca/bars_parser.h"
+
+namespace marketpipe::alpaca {
+namespace {
+
+std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+bool IsRetryableStatus(int status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+bool IsRetryableTransportError(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsDataLoss(s);
+}
+
+// The server's explanation: {"message": "..."} when it sent JSON, else the body's start.
+std::string ServerMessage(const std::string& body) {
+  const std::string key = "\"message\"";
+  size_t k = body.find(key);
+  if (k != std::string::npos) {
+    size_t q1 = body.find('"', body.find(':', k + key.size()) + 1);
+    size_t q2 = q1 == std::string::npos ? q1 : body.find('"', q1 + 1);
+    if (q1 != std::string::npos && q2 != std::string::npos) return body.substr(q1 + 1, q2 - q1 - 1);
+  }
+  std::string text = body.substr(0, 200);
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return text.empty() ? "(empty body)" : text;
+}
+
+// Retry-After: delta-seconds (RFC 9110) or an IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT").
+std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view v, int64_t now_unix_ns) {
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int64_t seconds = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+    if (ec != std::errc() || seconds > 86400 * 365) return std::nullopt;
+    return std::chrono::seconds(seconds);
+  }
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char wd[4], mon[4], gmt[4];
+  int day, year, h, m, s;
+  std::string text(v);
+  if (std::sscanf(text.c_str(), "%3s %d %3s %d %d:%d:%d %3s", wd, &day, mon, &year, &h, &m, &s,
+                  gmt) != 8 ||
+      std::string_view(gmt) != "GMT") {
+    return std::nullopt;
+  }
+  int month = 0;
+  for (int i = 0; i < 12; ++i) {
+    if (std::string_view(mon) == kMonths[i]) month = i + 1;
+  }
+  if (month == 0) return std::nullopt;
+  char iso[32];
+  std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day, h, m, s);
+  auto at = ParseRfc3339(iso);
+  if (!at.ok()) return std::nullopt;
+  return std::chrono::nanoseconds(std::max<int64_t>(0, *at - now_unix_ns));
+}
+
+std::string Seconds(std::chrono::nanoseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3fs", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+}  // namespace
+
+std::string MaskSecrets(std::string_view text, std::string_view secret, std::string_view key_id) {
+  std::string out(text);
+  for (std::string_view s : {secret, key_id}) {
+    if (s.empty()) continue;
+    const std::string mask = "****" + std::string(s.substr(s.size() > 4 ? s.size() - 4 : 0));
+    for (size_t pos = out.find(s); pos != std::string::npos; pos = out.find(s, pos + mask.size())) {
+      out.replace(pos, s.size(), mask);
+    }
+  }
+  return out;
+}
+
+absl::Status ValidateOptions(const AlpacaOptions& o) {
+  if (o.key_id.empty() || o.secret.empty()) {
+    return absl::InvalidArgumentError(
+        "alpaca: API key id and secret are required (ALPACA_KEY, ALPACA_SECRET)");
+  }
+  if (o.feed != "iex" && o.feed != "sip") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alpaca: feed must be \"iex\" or \"sip\", got \"", o.feed, "\""));
+  }
+  if (o.page_limit < 1 || o.page_limit > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alpaca: page limit must be in 1..10000, got ", o.page_limit));
+  }
+  if (o.retry.max_retries < 0 || o.retry.initial_backoff.count() < 0 ||
+      o.retry.max_backoff < o.retry.initial_backoff || o.retry.multiplier < 1 ||
+      o.retry.jitter < 0 || o.retry.jitter >= 1) {
+    return absl::InvalidArgumentError("alpaca: invalid retry policy");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<AlpacaClient>> AlpacaClient::Create(net::HttpTransport& transport,
+                                                                   TimeSource& time,
+                                                                   RateLimiter& limiter,
+                                                                   AlpacaOptions options) {
+  if (auto s = ValidateOptions(options); !s.ok()) {
+    return absl::Status(s.code(), MaskSecrets(s.message(), options.secret, ""));
+  }
+  std::unique_ptr<AlpacaClient> client(
+      new AlpacaClient(transport, time, limiter, std::move(options)));
+  // Base URL: scheme://host[:port][/prefix]
+  std::string_view url = client->options_.base_url;
+  const size_t sep = url.find("://");
+  if (sep == std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alpaca: base URL \"", url, "\" has no scheme (http:// or https://)"));
+  }
+  client->scheme_ = std::string(url.substr(0, sep));
+  if (client->scheme_ != "http" && client->scheme_ != "https") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alpaca: base URL \"", url, "\": scheme must be http or https"));
+  }
+  std::string_view rest = url.substr(sep + 3);
+  const size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  client->path_prefix_ = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
+  while (!client->path_prefix_.empty() && client->path_prefix_.back() == '/') {
+    client->path_prefix_.pop_back();
+  }
+  const size_t colon = authority.rfind(':');
+  client->port_ = client->scheme_ == "https" ? 443 : 80;
+  if (colon != std::string_view::npos) {
+    std::string_view port_text = authority.substr(colon + 1);
+    unsigned port = 0;
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("alpaca: base URL \"", url, "\": bad port \"", port_text, "\""));
+    }
+    client->port_ = static_cast<uint16_t>(port);
+    authority = authority.substr(0, colon);
+  }
+  if (authority.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("alpaca: base URL \"", url, "\" has no host"));
+  }
+  client->host_ = std::string(authority);
+  return client;
+}
+
+AlpacaClient::AlpacaClient(net::HttpTransport& transport, TimeSource& time, RateLimiter& limiter,
+                           AlpacaOptions options)
+    : transport_(transport),
+      time_(time),
+      limiter_(limiter),
+      options_(std::move(options)),
+      rng_(std::random_device{}()) {}
+
+std::string AlpacaClient::PageTarget(const Symbol& symbol, const TimeRange& range,
+                                     Timeframe timeframe, std::string_view page_token) const {
+  std::string target = absl::StrCat(
+      path_prefix_, "/v2/stocks/bars?symbols=", PercentEncode(symbol.value()),
+      "&timeframe=", timeframe.AlpacaName(), "&start=", PercentEncode(FormatRfc3339(range.start_ns())),
+      "&end=", PercentEncode(FormatRfc3339(range.end_ns())), "&limit=", options_.page_limit,
+      "&feed=", options_.feed);
+  if (!page_token.empty()) absl::StrAppend(&target, "&page_token=", PercentEncode(page_token));
+  return target;
+}
+
+void AlpacaClient::Log(std::string_view line) const {
+  const std::string masked = MaskSecrets(line, options_.secret, options_.key_id);
+  if (options_.log) {
+    options_.log(masked);
+  } else {
+    std::fprintf(stderr, "%s\n", masked.c_str());
+  }
+}
+
+absl::Status AlpacaClient::Masked(absl::Status status) const {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      MaskSecrets(status.message(), options_.secret, options_.key_id));
+}
+
+std::chrono::nanoseconds AlpacaClient::Backoff(int retry) {
+  const RetryPolicy& p = options_.retry;
+  double base = static_cast<double>(p.initial_backoff.count()) * std::pow(p.multiplier, retry - 1);
+  base = std::min(base, static_cast<double>(p.max_backoff.count()));
+  const double u =
+      options_.random ? options_.random() : std::uniform_real_distribution<double>(0, 1)(rng_);
+  const double factor = 1.0 - p.jitter + 2.0 * p.jitter * std::clamp(u, 0.0, 1.0);
+  return std::chrono::nanoseconds(static_cast<int64_t>(std::llround(base * factor)));
+}
+
+boost::asio::awaitable<absl::StatusOr<net::HttpResponse>> AlpacaClient::GetWithRetries(
+    net::HttpRequest request, std::string_view page) {
+  const RetryPolicy& policy = options_.retry;
+  int retries = 0;
+  int retry_after_waits = 0;
+  const std::string what = absl::StrCat("GET ", request.Url(), " (", page, ")");
+  for (;;) {
+    if (absl::Status s = co_await limiter_.Acquire(1); !s.ok()) co_return Masked(s);
+    absl::StatusOr<net::HttpResponse> response = co_await transport_.Send(request);
+    std::string failure;
+    std::optional<std::chrono::nanoseconds> retry_after;
+    if (!response.ok()) {
+      if (!IsRetryableTransportError(response.status())) co_return Masked(response.status());
+      failure = std::string(response.status().message());
+    } else if (response->status >= 200 && response->status < 300) {
+      co_return response;
+    } else if (IsRetryableStatus(response->status)) {
+      failure = absl::StrCat("HTTP ", response->status, ": ", ServerMessage(response->body));
+      if (auto header = response->headers.Get("Retry-After")) {
+        retry_after = ParseRetryAfter(*header, time_.UnixNanos());
+        if (!retry_after) {
+          Log(absl::StrCat("alpaca: ", what, ": ignoring malformed Retry-After \"",
+                           header->substr(0, 40), "\""));
+        }
+      }
+    } else {
+      const std::string message = absl::StrCat("alpaca: ", what, " -> HTTP ", response->status,
+                                               ": ", ServerMessage(response->body));
+      switch (response->status) {
+        case 401:
+          co_return Masked(absl::UnauthenticatedError(message));
+        case 403:
+          co_return Masked(absl::PermissionDeniedError(message));
+        case 404:
+          co_return Masked(absl::NotFoundError(message));
+        case 422:
+        case 400:
+          co_return Masked(absl::InvalidArgumentError(message));
+        default:
+          co_return Masked(absl::UnknownError(message));
+      }
+    }
+
+    if (retry_after) {
+      if (*retry_after > policy.max_retry_after) {
+        co_return Masked(absl::ResourceExhaustedError(
+            absl::StrCat("alpaca: ", what, ": server asked to retry after ", Seconds(*retry_after),
+                         ", more than the limit ", Seconds(policy.max_retry_after))));
+      }
+      if (++retry_after_waits > policy.max_retry_after_waits) {
+        co_return Masked(absl::ResourceExhaustedError(
+            absl::StrCat("alpaca: ", what, ": still throttled after ", policy.max_retry_after_waits,
+                         " Retry-After waits; last: ", failure)));
+      }
+      // Honoured through the shared limiter: every request of this provider waits, not only
+      // this one. Not counted as a retry.
+      limiter_.NotifyRetryAfter(*retry_after);
+      Log(absl::StrCat("alpaca: ", what, ": ", failure, "; Retry-After ", Seconds(*retry_after)));
+      continue;
+    }
+    if (retries >= policy.max_retries) {
+      co_return Masked(absl::UnavailableError(absl::StrCat(
+          "alpaca: ", what, ": giving up after ", retries, " retries; last error: ", failure)));
+    }
+    ++retries;
+    const auto wait = Backoff(retries);
+    Log(absl::StrCat("alpaca: ", what, ": ", failure, "; retry ", retries, "/", policy.max_retries,
+                     " in ", Seconds(wait)));
+    co_await time_.SleepFor(wait);
+  }
+}
+
+boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> AlpacaClient::FetchBars(
+    Symbol symbol, TimeRange range, Timeframe timeframe) {
+  std::vector<Bar> bars;
+  std::string token;
+  for (int page_no = 1;; ++page_no) {
+    net::HttpRequest request;
+    request.method = "GET";
+    request.scheme = scheme_;
+    request.host = host_;
+    request.port = port_;
+    request.target = PageTarget(symbol, range, timeframe, token);
+    request.headers.Add("APCA-API-KEY-ID", options_.key_id);
+    request.headers.Add("APCA-API-SECRET-KEY", options_.secret);
+    request.headers.Add("Accept", "application/json");
+    const std::string page =
+        token.empty() ? absl::StrCat("page ", page_no)
+                      : absl::StrCat("page ", page_no, " (page_token=", token, ")");
+    auto response = co_await GetWithRetries(std::move(request), page);
+    if (!response.ok()) co_return response.status();
+    auto parsed = ParseBarsPage(response->body, absl::StrCat(symbol.value(), " ", page));
+    if (!parsed.ok()) co_return Masked(parsed.status());
+    for (Bar& bar : parsed->bars) {
+      if (bar.symbol != symbol) {
+        co_return absl::DataLossError(absl::StrCat("alpaca: ", symbol.value(), " ", page,
+                                                   ": bar for unexpected symbol ",
+                                                   bar.symbol.value()));
+      }
+      bars.push_back(std::move(bar));
+    }
+    if (!parsed->next_page_token) break;
+    if (*parsed->next_page_token == token) {
+      co_return absl::DataLossError(absl::StrCat("alpaca: ", symbol.value(), " ", page,
+                                                 ": server repeated next_page_token \"", token,
+                                                 "\" (pagination loop)"));
+    }
+    token = *parsed->next_page_token;
+  }
+  co_return bars;
+}
+
+}  // namespace marketpipe::alpaca

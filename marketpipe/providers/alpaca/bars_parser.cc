@@ -1,0 +1,362 @@
+#include "marketpipe/providers/alpaca/bars_parser.h"
+
+#include <simdjson.h>
+
+#include <cctype>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "marketpipe/core/price.h"
+#include "marketpipe/core/symbol.h"
+#include "marketpipe/core/time_format.h"
+
+namespace marketpipe::alpaca {
+namespace {
+
+using simdjson::ondemand::json_type;
+
+std::string TypeName(json_type t) {
+  switch (t) {
+    case json_type::array:
+      return "array";
+    case json_type::object:
+      return "object";
+    case json_type::number:
+      return "number";
+    case json_type::string:
+      return "string";
+    case json_type::boolean:
+      return "boolean";
+    case json_type::null:
+      return "null";
+  }
+  return "unknown";
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+constexpr int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+// The shape Alpaca sends for every bar, "2024-01-02T14:30:00Z", without the general parser.
+bool FastRfc3339(std::string_view s, int64_t* ns) {
+  if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':' || s[19] != 'Z') {
+    return false;
+  }
+  auto d2 = [&](int i, int* out) {
+    const unsigned a = static_cast<unsigned>(s[i] - '0'), b = static_cast<unsigned>(s[i + 1] - '0');
+    if (a > 9 || b > 9) return false;
+    *out = static_cast<int>(a * 10 + b);
+    return true;
+  };
+  int c, yy, mo, d, h, mi, se;
+  if (!d2(0, &c) || !d2(2, &yy) || !d2(5, &mo) || !d2(8, &d) || !d2(11, &h) || !d2(14, &mi) ||
+      !d2(17, &se)) {
+    return false;
+  }
+  const int year = c * 100 + yy;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (year < 1970 || mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap) ||
+      h > 23 || mi > 59 || se > 59) {
+    return false;
+  }
+  *ns = ((DaysFromCivil(year, mo, d) * 24 + h) * 60 + mi) * 60 + se;
+  *ns *= 1'000'000'000;
+  return true;
+}
+
+// Exact decimal -> 1e-4 units for plain JSON numbers ("187.235"); nullopt when the text needs
+// the general path (exponent, > 18 digits).
+bool FastPriceUnits(std::string_view t, int64_t* units) {
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\n' || t.back() == '\r' || t.back() == '\t')) {
+    t.remove_suffix(1);
+  }
+  size_t i = 0;
+  int64_t whole = 0;
+  int digits = 0;
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+    whole = whole * 10 + (t[i++] - '0');
+    if (++digits > 14) return false;
+  }
+  if (digits == 0) return false;
+  int64_t frac = 0;
+  int frac_digits = 0;
+  bool round_up = false, sticky = false;
+  int first_dropped = -1;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    const size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+      if (frac_digits < 4) {
+        frac = frac * 10 + (t[i] - '0');
+        ++frac_digits;
+      } else if (first_dropped < 0) {
+        first_dropped = t[i] - '0';
+      } else if (t[i] != '0') {
+        sticky = true;
+      }
+      ++i;
+    }
+    if (i == start) return false;
+  }
+  if (i != t.size()) return false;  // exponent or junk: general path
+  (void)sticky;
+  round_up = first_dropped >= 5;  // half up, as Price's lenient mode
+  for (int k = frac_digits; k < 4; ++k) frac *= 10;
+  *units = whole * Price::kUnitsPerWhole + frac + (round_up ? 1 : 0);
+  return true;
+}
+
+class PageParser {
+ public:
+  explicit PageParser(std::string_view page) : page_(page) {}
+
+  absl::StatusOr<BarsPage> Parse(std::string_view body) {
+    simdjson::padded_string padded(body);
+    simdjson::ondemand::document doc;
+    if (auto err = parser_.iterate(padded).get(doc)) return JsonError("", err);
+    simdjson::ondemand::object root;
+    if (auto err = doc.get_object().get(root)) {
+      if (err != simdjson::INCORRECT_TYPE) return JsonError("", err);
+      return Invalid("", "expected a JSON object at the top level");
+    }
+    bool saw_bars = false;
+    for (auto field_result : root) {
+      simdjson::ondemand::field field;
+      if (auto err = std::move(field_result).get(field)) return JsonError("", err);
+      std::string_view key;
+      if (auto err = field.unescaped_key().get(key)) return JsonError("", err);
+      if (key == "bars") {
+        saw_bars = true;
+        if (auto s = ParseBars(field.value()); !s.ok()) return s;
+      } else if (key == "next_page_token") {
+        simdjson::ondemand::value v = field.value();
+        json_type type;
+        if (auto err = v.type().get(type)) return JsonError("next_page_token", err);
+        if (type == json_type::string) {
+          std::string_view token;
+          if (auto err = v.get_string().get(token)) return JsonError("next_page_token", err);
+          if (!token.empty()) page_out_.next_page_token = std::string(token);
+        } else if (type != json_type::null) {
+          return Invalid("next_page_token", "expected a string or null, got " + TypeName(type));
+        }
+      }
+      // Other top-level fields ("symbol", "currency", ...) are ignored.
+    }
+    if (!saw_bars) return Invalid("bars", "missing");
+    return std::move(page_out_);
+  }
+
+ private:
+  absl::Status ParseBars(simdjson::ondemand::value bars) {
+    json_type type;
+    if (auto err = bars.type().get(type)) return JsonError("bars", err);
+    if (type == json_type::null) return absl::OkStatus();
+    if (type == json_type::object) {
+      simdjson::ondemand::object by_symbol;
+      if (auto err = bars.get_object().get(by_symbol)) return JsonError("bars", err);
+      for (auto entry_result : by_symbol) {
+        simdjson::ondemand::field entry;
+        if (auto err = std::move(entry_result).get(entry)) return JsonError("bars", err);
+        std::string_view key;
+        if (auto err = entry.unescaped_key().get(key)) return JsonError("bars", err);
+        path_ = "bars[\"" + std::string(key) + "\"]";
+        auto symbol = Symbol::Parse(key);
+        if (!symbol.ok()) return Invalid(path_, std::string(symbol.status().message()));
+        simdjson::ondemand::array list;
+        simdjson::ondemand::value list_value = entry.value();
+        if (auto s = ExpectType(list_value, json_type::array, path_); !s.ok()) return s;
+        if (auto err = list_value.get_array().get(list)) return JsonError(path_, err);
+        size_t index = 0;
+        for (auto bar_result : list) {
+          simdjson::ondemand::value bar_value;
+          if (auto err = std::move(bar_result).get(bar_value)) return JsonError(path_, err);
+          if (auto s = ParseBar(bar_value, &*symbol, index++); !s.ok()) return s;
+        }
+      }
+      return absl::OkStatus();
+    }
+    if (type == json_type::array) {
+      simdjson::ondemand::array list;
+      if (auto err = bars.get_array().get(list)) return JsonError("bars", err);
+      path_ = "bars";
+      size_t index = 0;
+      for (auto bar_result : list) {
+        simdjson::ondemand::value bar_value;
+        if (auto err = std::move(bar_result).get(bar_value)) return JsonError("bars", err);
+        if (auto s = ParseBar(bar_value, nullptr, index++); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    }
+    return Invalid("bars", "expected an object, an array or null, got " + TypeName(type));
+  }
+
+  absl::Status ParseBar(simdjson::ondemand::value value, const Symbol* symbol, size_t index) {
+    const std::string where = absl::StrCat(path_, "[", index, "]");
+    if (auto s = ExpectType(value, json_type::object, where); !s.ok()) return s;
+    simdjson::ondemand::object obj;
+    if (auto err = value.get_object().get(obj)) return JsonError(where, err);
+    Bar bar;
+    if (symbol) bar.symbol = *symbol;
+    enum : unsigned { kT = 1, kO = 2, kH = 4, kL = 8, kC = 16, kV = 32, kN = 64, kVw = 128, kS = 256 };
+    unsigned seen = 0;
+    for (auto field_result : obj) {
+      simdjson::ondemand::field field;
+      if (auto err = std::move(field_result).get(field)) return JsonError(where, err);
+      simdjson::ondemand::raw_json_string raw_key = field.key();
+      simdjson::ondemand::value v = field.value();
+      absl::Status s;
+      if (raw_key == "t") {
+        s = ParseTime(v, where, &bar.ts_ns);
+        seen |= kT;
+      } else if (raw_key == "o") {
+        s = ParsePrice(v, where, "o", &bar.open);
+        seen |= kO;
+      } else if (raw_key == "h") {
+        s = ParsePrice(v, where, "h", &bar.high);
+        seen |= kH;
+      } else if (raw_key == "l") {
+        s = ParsePrice(v, where, "l", &bar.low);
+        seen |= kL;
+      } else if (raw_key == "c") {
+        s = ParsePrice(v, where, "c", &bar.close);
+        seen |= kC;
+      } else if (raw_key == "v") {
+        s = ParseCount(v, where, "v", &bar.volume);
+        seen |= kV;
+      } else if (raw_key == "n") {
+        s = ParseCount(v, where, "n", &bar.trade_count);
+        seen |= kN;
+      } else if (raw_key == "vw") {
+        s = ParsePrice(v, where, "vw", &bar.vwap);
+        seen |= kVw;
+      } else if (raw_key == "S" && !symbol) {
+        s = ParseSymbol(v, where, &bar.symbol);
+        seen |= kS;
+      }
+      if (!s.ok()) return s;
+    }
+    static constexpr struct {
+      unsigned bit;
+      const char* name;
+    } kRequired[] = {{kT, "t"}, {kO, "o"}, {kH, "h"},  {kL, "l"},
+                     {kC, "c"}, {kV, "v"}, {kN, "n"}, {kVw, "vw"}};
+    for (const auto& r : kRequired) {
+      if (!(seen & r.bit)) return Invalid(absl::StrCat(where, ".", r.name), "missing");
+    }
+    if (!symbol && !(seen & kS)) return Invalid(absl::StrCat(where, ".S"), "missing");
+    page_out_.bars.push_back(std::move(bar));
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseTime(simdjson::ondemand::value v, const std::string& where, int64_t* ns) {
+    std::string_view text;
+    if (auto s = ExpectType(v, json_type::string, where + ".t"); !s.ok()) return s;
+    if (auto err = v.get_string().get(text)) return JsonError(where + ".t", err);
+    if (FastRfc3339(text, ns)) return absl::OkStatus();
+    auto parsed = ParseRfc3339(text);
+    if (!parsed.ok()) return Invalid(where + ".t", std::string(parsed.status().message()));
+    *ns = *parsed;
+    return absl::OkStatus();
+  }
+
+  absl::Status ParsePrice(simdjson::ondemand::value v, const std::string& where, const char* name,
+                          Price* out) {
+    if (auto s = ExpectType(v, json_type::number, absl::StrCat(where, ".", name)); !s.ok()) {
+      return s;
+    }
+    std::string_view token = v.raw_json_token();
+    int64_t units;
+    if (FastPriceUnits(token, &units)) {
+      *out = Price::FromUnits(units);
+      return absl::OkStatus();
+    }
+    double d;
+    if (auto err = v.get_double().get(d)) return JsonError(absl::StrCat(where, ".", name), err);
+    auto price = Price::FromDouble(d);
+    if (!price.ok()) {
+      return Invalid(absl::StrCat(where, ".", name), std::string(price.status().message()));
+    }
+    *out = *price;
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseCount(simdjson::ondemand::value v, const std::string& where, const char* name,
+                          int64_t* out) {
+    const std::string field = absl::StrCat(where, ".", name);
+    if (auto s = ExpectType(v, json_type::number, field); !s.ok()) return s;
+    int64_t n;
+    auto err = v.get_int64().get(n);
+    if (err) {
+      std::string token(v.raw_json_token());
+      while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+        token.pop_back();
+      }
+      const bool digits = !token.empty() && token.find_first_not_of("-0123456789") == token.npos;
+      return Invalid(field, digits ? "integer out of range: " + token
+                                   : "expected an integer, got " + token);
+    }
+    if (n < 0) return Invalid(field, absl::StrCat("negative count ", n));
+    *out = n;
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseSymbol(simdjson::ondemand::value v, const std::string& where, Symbol* out) {
+    if (auto s = ExpectType(v, json_type::string, where + ".S"); !s.ok()) return s;
+    std::string_view text;
+    if (auto err = v.get_string().get(text)) return JsonError(where + ".S", err);
+    auto symbol = Symbol::Parse(text);
+    if (!symbol.ok()) return Invalid(where + ".S", std::string(symbol.status().message()));
+    *out = *std::move(symbol);
+    return absl::OkStatus();
+  }
+
+  absl::Status ExpectType(simdjson::ondemand::value& v, json_type want, const std::string& where) {
+    json_type type;
+    if (auto err = v.type().get(type)) return JsonError(where, err);
+    if (type != want) {
+      const std::string name = TypeName(want);
+      const bool vowel = name[0] == 'a' || name[0] == 'o';
+      return Invalid(where, absl::StrCat("expected ", vowel ? "an " : "a ", name, ", got ",
+                                         TypeName(type)));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Invalid(std::string_view where, std::string_view what) const {
+    std::string text = page_ + ": ";
+    if (!where.empty()) text.append(where).append(": ");
+    text.append(what);
+    return absl::InvalidArgumentError(text);
+  }
+
+  absl::Status JsonError(std::string_view where, simdjson::error_code err) const {
+    std::string text = page_ + ": malformed JSON";
+    if (!where.empty()) text.append(" at ").append(where);
+    text.append(": ").append(simdjson::error_message(err));
+    return absl::DataLossError(text);
+  }
+
+  std::string page_;
+  std::string path_;
+  simdjson::ondemand::parser parser_;
+  BarsPage page_out_;
+};
+
+}  // namespace
+
+absl::StatusOr<BarsPage> ParseBarsPage(std::string_view body, std::string_view page) {
+  PageParser parser(page);
+  return parser.Parse(body);
+}
+
+}  // namespace marketpipe::alpaca

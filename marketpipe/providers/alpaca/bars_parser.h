@@ -1,0 +1,34 @@
+#ifndef MARKETPIPE_PROVIDERS_ALPACA_BARS_PARSER_H_
+#define MARKETPIPE_PROVIDERS_ALPACA_BARS_PARSER_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "marketpipe/core/bar.h"
+
+namespace marketpipe::alpaca {
+
+// One page of GET /v2/stocks/bars.
+struct BarsPage {
+  std::vector<Bar> bars;  // document order
+  // The token for the next page; nullopt when the field is null, empty or absent.
+  std::optional<std::string> next_page_token;
+};
+
+// Parses a bars page in either shape Alpaca has used:
+//   {"bars": {"AAPL": [{"t": "...", "o": 1.0, ...}, ...], ...}, "next_page_token": "..."}
+//   {"bars": [{"S": "AAPL", "t": "...", "o": 1.0, ...}, ...], "next_page_token": null}
+// ("bars": null or {} is an empty page). Every bar needs t (RFC 3339), o h l c vw (numbers,
+// kept exact to 4 decimals, more decimals rounded half up), v and n (integers). Unknown fields
+// are ignored. A missing or mistyped field, an invalid symbol, an out-of-range number or
+// malformed JSON is an INVALID_ARGUMENT/DATA_LOSS error naming `page` and the field's path,
+// e.g. `page 2: bars["AAPL"][17].o: expected a number, got string`.
+// Duplicate or out-of-order timestamps are returned as sent (validation reports them).
+absl::StatusOr<BarsPage> ParseBarsPage(std::string_view body, std::string_view page);
+
+}  // namespace marketpipe::alpaca
+
+#endif  // MARKETPIPE_PROVIDERS_ALPACA_BARS_PARSER_H_

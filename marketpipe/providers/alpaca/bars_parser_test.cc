@@ -1,0 +1,157 @@
+#include "marketpipe/providers/alpaca/bars_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "marketpipe/core/time_format.h"
+
+namespace marketpipe::alpaca {
+namespace {
+
+constexpr char kBar[] =
+    R"({"t":"2024-01-02T14:30:00Z","o":187.15,"h":187.235,"l":186.9,"c":187.0001,"v":120345,)"
+    R"("n":1523,"vw":187.1022})";
+
+std::string WithBar(const std::string& bar) {
+  return R"({"bars":{"AAPL":[)" + bar + R"(]},"next_page_token":null})";
+}
+
+std::string ErrorOf(const std::string& body) {
+  auto page = ParseBarsPage(body, "page 3");
+  EXPECT_FALSE(page.ok()) << body;
+  return page.ok() ? "" : std::string(page.status().message());
+}
+
+TEST(BarsParserTest, ParsesTheSymbolMapShapeExactly) {
+  auto page = ParseBarsPage(WithBar(kBar), "page 1");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->bars.size(), 1u);
+  const Bar& b = page->bars[0];
+  EXPECT_EQ(b.symbol.value(), "AAPL");
+  EXPECT_EQ(b.ts_ns, *ParseRfc3339("2024-01-02T14:30:00Z"));
+  EXPECT_EQ(b.open.units(), 1871500);
+  EXPECT_EQ(b.high.units(), 1872350);
+  EXPECT_EQ(b.low.units(), 1869000);
+  EXPECT_EQ(b.close.units(), 1870001);
+  EXPECT_EQ(b.volume, 120345);
+  EXPECT_EQ(b.trade_count, 1523);
+  EXPECT_EQ(b.vwap.units(), 1871022);
+  EXPECT_FALSE(page->next_page_token.has_value());
+}
+
+TEST(BarsParserTest, ParsesTheLegacyArrayShapeWithSymbolsPerBar) {
+  const std::string body =
+      R"({"bars":[{"S":"MSFT","t":"2024-01-02T14:30:00Z","o":1,"h":2,"l":0.5,"c":1.5,"v":10,)"
+      R"("n":2,"vw":1.2},{"S":"BRK.B","t":"2024-01-02T14:31:00.5+00:00","o":1,"h":2,"l":0.5,)"
+      R"("c":1.5,"v":10,"n":2,"vw":1.2}],"next_page_token":"abc=="})";
+  auto page = ParseBarsPage(body, "page 1");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->bars.size(), 2u);
+  EXPECT_EQ(page->bars[0].symbol.value(), "MSFT");
+  EXPECT_EQ(page->bars[1].symbol.value(), "BRK.B");
+  EXPECT_EQ(page->bars[1].ts_ns, *ParseRfc3339("2024-01-02T14:31:00.5Z"));
+  EXPECT_EQ(page->next_page_token, "abc==");
+}
+
+TEST(BarsParserTest, EmptyPagesInEveryFormAreEmptyNotErrors) {
+  for (const char* body : {R"({"bars":{},"next_page_token":null})", R"({"bars":null})",
+                           R"({"bars":[],"next_page_token":""})",
+                           R"({"bars":{"AAPL":[]},"symbol":"AAPL"})"}) {
+    auto page = ParseBarsPage(body, "page 1");
+    ASSERT_TRUE(page.ok()) << body << ": " << page.status();
+    EXPECT_TRUE(page->bars.empty());
+    EXPECT_FALSE(page->next_page_token.has_value()) << body;
+  }
+}
+
+TEST(BarsParserTest, MissingFieldIsNamedWithPageAndPath) {
+  std::string bar = kBar;
+  bar.replace(bar.find(R"("vw":187.1022)"), 13, R"("x":1)");
+  EXPECT_EQ(ErrorOf(WithBar(bar)), R"(page 3: bars["AAPL"][0].vw: missing)");
+}
+
+TEST(BarsParserTest, MistypedFieldIsNamedNeverAZero) {
+  std::string bar = kBar;
+  bar.replace(bar.find(R"("o":187.15)"), 10, R"("o":"187.15")");
+  EXPECT_EQ(ErrorOf(WithBar(bar)), R"(page 3: bars["AAPL"][0].o: expected a number, got string)");
+  EXPECT_EQ(ErrorOf(WithBar(R"({"t":1704205800,"o":1,"h":1,"l":1,"c":1,"v":1,"n":1,"vw":1})")),
+            R"(page 3: bars["AAPL"][0].t: expected a string, got number)");
+  EXPECT_EQ(ErrorOf(WithBar(R"({"t":"2024-01-02T14:30:00Z","o":null,"h":1,"l":1,"c":1,"v":1,)"
+                            R"("n":1,"vw":1})")),
+            R"(page 3: bars["AAPL"][0].o: expected a number, got null)");
+}
+
+TEST(BarsParserTest, FractionalOrHugeVolumeIsAnError) {
+  std::string bar = kBar;
+  bar.replace(bar.find(R"("v":120345)"), 10, R"("v":12.5)");
+  EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].v: expected an integer, got 12.5)"),
+            std::string::npos);
+  bar = kBar;
+  bar.replace(bar.find(R"("v":120345)"), 10, R"("v":99999999999999999999999)");
+  EXPECT_NE(ErrorOf(WithBar(bar)).find("v: integer out of range"), std::string::npos)
+      << ErrorOf(WithBar(bar));
+}
+
+TEST(BarsParserTest, HugeOrNegativePriceIsAnError) {
+  std::string bar = kBar;
+  bar.replace(bar.find(R"("h":187.235)"), 11, R"("h":1e300)");
+  EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].h:)"), std::string::npos);
+  bar = kBar;
+  bar.replace(bar.find(R"("l":186.9)"), 9, R"("l":-186.9)");
+  EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].l:)"), std::string::npos);
+}
+
+TEST(BarsParserTest, BadTimestampAndSymbolAreNamed) {
+  std::string bar = kBar;
+  bar.replace(bar.find("2024-01-02T14:30:00Z"), 20, "2024-02-30T14:30:00Z");
+  EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].t:)"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"bars":{"aapl":[]}})").find(R"(page 3: bars["aapl"]:)"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"bars":[{"t":"2024-01-02T14:30:00Z","o":1,"h":1,"l":1,"c":1,"v":1,)"
+                    R"("n":1,"vw":1}]})")
+                .find("bars[0].S: missing"),
+            std::string::npos);
+}
+
+TEST(BarsParserTest, TruncatedOrMalformedJsonIsDataLoss) {
+  const std::string full = WithBar(kBar);
+  for (size_t cut : {size_t{1}, size_t{10}, full.size() / 2, full.size() - 1}) {
+    auto page = ParseBarsPage(full.substr(0, cut), "page 7");
+    ASSERT_FALSE(page.ok()) << "cut at " << cut;
+    EXPECT_NE(page.status().message().find("page 7"), std::string::npos) << page.status();
+  }
+  auto junk = ParseBarsPage("<html>502 Bad Gateway</html>", "page 1");
+  ASSERT_FALSE(junk.ok());
+  EXPECT_NE(junk.status().message().find("page 1: "), std::string::npos) << junk.status();
+}
+
+TEST(BarsParserTest, WrongTopLevelShapesAreErrors) {
+  EXPECT_EQ(ErrorOf("[]"), "page 3: expected a JSON object at the top level");
+  EXPECT_EQ(ErrorOf(R"({"next_page_token":null})"), "page 3: bars: missing");
+  EXPECT_EQ(ErrorOf(R"({"bars":5})"), "page 3: bars: expected an object, an array or null, got number");
+  EXPECT_EQ(ErrorOf(R"({"bars":{},"next_page_token":7})"),
+            "page 3: next_page_token: expected a string or null, got number");
+}
+
+TEST(BarsParserTest, UnexpectedFieldsAreIgnoredAndDuplicatesKept) {
+  std::string bar = kBar;
+  bar.insert(1, R"("extra":{"nested":[1,2,3]},)");
+  auto page = ParseBarsPage(
+      R"({"currency":"USD","bars":{"AAPL":[)" + bar + "," + kBar + R"(]},"next_page_token":null})",
+      "page 1");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->bars.size(), 2u);
+  EXPECT_EQ(page->bars[0], page->bars[1]);
+}
+
+TEST(BarsParserTest, MoreThanFourDecimalsRoundHalfUp) {
+  std::string bar = kBar;
+  bar.replace(bar.find(R"("o":187.15)"), 10, R"("o":1.00005)");
+  auto page = ParseBarsPage(WithBar(bar), "page 1");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->bars[0].open.units(), 10001);
+}
+
+}  // namespace
+}  // namespace marketpipe::alpaca

@@ -1,0 +1,265 @@
+#include "marketpipe/providers/rate_limit/rate_limiter.h"
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace marketpipe {
+namespace {
+
+using boost::asio::awaitable;
+
+// The completion handler of a waiter parked until it reaches the head of the queue.
+struct ParkedHandler {
+  virtual ~ParkedHandler() = default;
+  // Posts the completion to the handler's own executor (never inline). `from_slot` is true when
+  // called by the cancellation slot's handler, which must not clear (destroy) itself.
+  virtual void Complete(boost::system::error_code ec, bool from_slot) = 0;
+};
+
+template <class Handler>
+struct ParkedHandlerImpl final : ParkedHandler {
+  explicit ParkedHandlerImpl(Handler h) : handler(std::move(h)) {}
+  void Complete(boost::system::error_code ec, bool from_slot) override {
+    if (!from_slot) {
+      auto slot = boost::asio::get_associated_cancellation_slot(handler);
+      if (slot.is_connected()) slot.clear();
+    }
+    auto ex = boost::asio::get_associated_executor(handler);
+    boost::asio::post(ex, [h = std::move(handler), ec]() mutable { std::move(h)(ec); });
+  }
+  Handler handler;
+};
+
+int64_t Gcd(int64_t a, int64_t b) {
+  while (b != 0) {
+    const int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+// Longest single wait ReadyAt reports (~73 years); only absurd options get near it.
+constexpr int64_t kMaxWaitNs = std::numeric_limits<int64_t>::max() / 4;
+
+}  // namespace
+
+struct RateLimiter::Waiter {
+  RateLimiter* owner = nullptr;  // null once unlinked from the queue (or the limiter is gone)
+  int64_t n = 0;
+  std::list<std::shared_ptr<Waiter>>::iterator pos;
+  std::unique_ptr<ParkedHandler> parked;  // set while suspended waiting for its turn
+};
+
+// Unlinks the waiter however its Acquire frame ends: grant, cancellation or destruction.
+class RateLimiter::QueueGuard {
+ public:
+  explicit QueueGuard(std::shared_ptr<Waiter> waiter) : waiter_(std::move(waiter)) {}
+  QueueGuard(const QueueGuard&) = delete;
+  QueueGuard& operator=(const QueueGuard&) = delete;
+  ~QueueGuard() {
+    if (waiter_->owner != nullptr) waiter_->owner->Remove(*waiter_);
+  }
+
+ private:
+  std::shared_ptr<Waiter> waiter_;
+};
+
+absl::StatusOr<std::unique_ptr<RateLimiter>> RateLimiter::Create(TimeSource& time,
+                                                                 Options options) {
+  if (options.capacity < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rate limiter capacity must be at least 1, got ", options.capacity));
+  }
+  const bool per_second = options.refill_per_second != 0;
+  const bool ratio = options.refill_tokens != 0 || options.refill_period != Duration::zero();
+  if (per_second && ratio) {
+    return absl::InvalidArgumentError(
+        "rate limiter refill: set either refill_per_second or refill_tokens/refill_period, "
+        "not both");
+  }
+  int64_t refill_units = 0;  // per nanosecond
+  int64_t units_per_token = 0;
+  if (per_second) {
+    const double r = options.refill_per_second;
+    if (!std::isfinite(r) || r < 1e-9 || r > 1e9) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "rate limiter refill_per_second must be in [1e-9, 1e9], got ", r));
+    }
+    // r tokens/s == round(r * 1e9) tokens per 1e18 ns.
+    refill_units = std::llround(r * 1e9);
+    units_per_token = 1'000'000'000'000'000'000;
+  } else {
+    if (options.refill_tokens <= 0 || options.refill_period <= Duration::zero()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "rate limiter refill must be positive: refill_tokens=", options.refill_tokens,
+          " per refill_period=", options.refill_period.count(), "ns"));
+    }
+    refill_units = options.refill_tokens;
+    units_per_token = options.refill_period.count();
+  }
+  const int64_t g = Gcd(refill_units, units_per_token);
+  return std::unique_ptr<RateLimiter>(
+      new RateLimiter(time, options.capacity, refill_units / g, units_per_token / g));
+}
+
+absl::StatusOr<std::unique_ptr<RateLimiter>> RateLimiter::PerMinute(TimeSource& time,
+                                                                    int64_t requests_per_minute,
+                                                                    int64_t burst) {
+  if (requests_per_minute < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rate limiter requests_per_minute must be at least 1, got ", requests_per_minute));
+  }
+  if (burst < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rate limiter burst must be at least 1, got ", burst));
+  }
+  return Create(time, {.capacity = burst,
+                       .refill_tokens = requests_per_minute,
+                       .refill_period = std::chrono::minutes(1)});
+}
+
+RateLimiter::RateLimiter(TimeSource& time, int64_t capacity, int64_t refill_units,
+                         int64_t units_per_token)
+    : time_(time),
+      capacity_(capacity),
+      refill_units_(refill_units),
+      units_per_token_(units_per_token),
+      level_(static_cast<__int128>(capacity) * units_per_token),
+      stamp_(time.Now()),
+      not_before_(stamp_) {}
+
+RateLimiter::~RateLimiter() {
+  std::list<std::shared_ptr<Waiter>> queue;
+  queue.swap(queue_);
+  for (auto& waiter : queue) {
+    waiter->owner = nullptr;
+    if (auto parked = std::move(waiter->parked)) parked->Complete({}, /*from_slot=*/false);
+  }
+}
+
+void RateLimiter::Refill() {
+  const auto now = time_.Now();
+  if (now <= stamp_) return;
+  const __int128 cap = static_cast<__int128>(capacity_) * units_per_token_;
+  const __int128 level = level_ + static_cast<__int128>((now - stamp_).count()) * refill_units_;
+  level_ = level < cap ? level : cap;
+  stamp_ = now;
+}
+
+TimeSource::TimePoint RateLimiter::ReadyAt(int64_t n) const {
+  const __int128 deficit = static_cast<__int128>(n) * units_per_token_ - level_;
+  auto ready = stamp_;
+  if (deficit > 0) {
+    // The first whole nanosecond at which the bucket holds n tokens.
+    const __int128 wait = (deficit + refill_units_ - 1) / refill_units_;
+    ready += Duration(wait < kMaxWaitNs ? static_cast<int64_t>(wait) : kMaxWaitNs);
+  }
+  return ready < not_before_ ? not_before_ : ready;
+}
+
+void RateLimiter::Take(int64_t n) { level_ -= static_cast<__int128>(n) * units_per_token_; }
+
+void RateLimiter::Remove(Waiter& waiter) {
+  const bool was_head = queue_.front().get() == &waiter;
+  queue_.erase(waiter.pos);
+  waiter.owner = nullptr;
+  if (!was_head || queue_.empty()) return;
+  // The new head may be parked; if not, it is about to resume and sees itself at the front.
+  if (auto parked = std::move(queue_.front()->parked)) parked->Complete({}, /*from_slot=*/false);
+}
+
+awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
+  if (n <= 0 || n > capacity_) {
+    co_return absl::InvalidArgumentError(absl::StrCat(
+        "rate limiter: cannot acquire ", n, " token(s); allowed 1..", capacity_, " (capacity)"));
+  }
+  Refill();
+  if (queue_.empty() && ReadyAt(n) <= stamp_) {
+    Take(n);
+    co_return absl::OkStatus();
+  }
+
+  auto waiter = std::make_shared<Waiter>();
+  waiter->owner = this;
+  waiter->n = n;
+  waiter->pos = queue_.insert(queue_.end(), waiter);
+  QueueGuard guard(waiter);
+  try {
+    // `this` may be destroyed while we are suspended: check waiter->owner after every wait.
+    while (waiter->owner != nullptr) {
+      if (queue_.front() != waiter) {
+        co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                             void(boost::system::error_code)>(
+            [waiter](auto handler) {
+              auto parked = std::make_unique<ParkedHandlerImpl<decltype(handler)>>(
+                  std::move(handler));
+              if (waiter->owner == nullptr || waiter->owner->queue_.front() == waiter) {
+                parked->Complete({}, /*from_slot=*/false);
+                return;
+              }
+              auto slot = boost::asio::get_associated_cancellation_slot(parked->handler);
+              waiter->parked = std::move(parked);
+              if (slot.is_connected()) {
+                // Parking has no side effects, so every cancellation type may abort it.
+                slot.assign([weak = std::weak_ptr<Waiter>(waiter)](boost::asio::cancellation_type) {
+                  auto w = weak.lock();
+                  if (!w) return;
+                  if (auto p = std::move(w->parked)) {
+                    p->Complete(boost::asio::error::operation_aborted, /*from_slot=*/true);
+                  }
+                });
+              }
+            },
+            boost::asio::use_awaitable);
+        continue;
+      }
+      Refill();
+      const auto ready = ReadyAt(n);
+      if (ready <= stamp_) {
+        Take(n);
+        co_return absl::OkStatus();  // the guard unlinks us and wakes the next waiter
+      }
+      co_await time_.SleepFor(ready - stamp_);
+    }
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != boost::asio::error::operation_aborted) throw;
+    co_return absl::CancelledError(absl::StrCat("rate limiter: Acquire(", n, ") cancelled"));
+  }
+  co_return absl::CancelledError(
+      absl::StrCat("rate limiter: Acquire(", n, ") abandoned: the limiter was destroyed"));
+}
+
+bool RateLimiter::TryAcquire(int64_t n) {
+  if (n <= 0 || n > capacity_ || !queue_.empty()) return false;
+  Refill();
+  if (ReadyAt(n) > stamp_) return false;
+  Take(n);
+  return true;
+}
+
+void RateLimiter::NotifyRetryAfter(Duration d) {
+  Refill();
+  level_ = 0;
+  const auto deadline = stamp_ + (d > Duration::zero() ? d : Duration::zero());
+  if (deadline > not_before_) not_before_ = deadline;
+}
+
+int64_t RateLimiter::available() {
+  Refill();
+  if (stamp_ < not_before_) return 0;
+  return static_cast<int64_t>(level_ / units_per_token_);
+}
+
+}  // namespace marketpipe

@@ -1,0 +1,136 @@
+#ifndef MARKETPIPE_PROVIDERS_RATE_LIMIT_RATE_LIMITER_H_
+#define MARKETPIPE_PROVIDERS_RATE_LIMIT_RATE_LIMITER_H_
+
+#include <boost/asio/awaitable.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "marketpipe/time/time_source.h"
+
+namespace marketpipe {
+
+// How a RateLimiter refills. Give the rate either as `refill_per_second` or as the exact ratio
+// `refill_tokens` per `refill_period` (e.g. 200 per 60 s), not both.
+//
+// Declared outside RateLimiter so that `Options{}` works as a default argument.
+struct RateLimiterOptions {
+  // Bucket size: the largest burst, and the largest n Acquire accepts. At least 1.
+  int64_t capacity = 1;
+  // Tokens per second, taken exactly to nine decimals (nano-tokens per second): 0.5, 3.25.
+  // Rates such as 200 per minute are not a finite decimal: use refill_tokens/refill_period.
+  double refill_per_second = 0;
+  // The exact form: `refill_tokens` tokens every `refill_period`, accrued continuously.
+  int64_t refill_tokens = 0;
+  TimeSource::Duration refill_period{0};
+};
+
+// A token bucket shared by every request of one provider (DESIGN.md, "providers").
+//
+//   absl::StatusOr<std::unique_ptr<RateLimiter>> limiter = RateLimiter::PerMinute(time, 200, 10);
+//   absl::Status s = co_await (*limiter)->Acquire();  // one token; waits if the bucket is empty
+//   ... on HTTP 429 with Retry-After: 3 ...
+//   (*limiter)->NotifyRetryAfter(std::chrono::seconds(3));
+//
+// Arithmetic is exact: tokens are counted in integer units of 1/period_ns of a token, and the
+// bucket gains refill_tokens units per nanosecond of the TimeSource's monotonic clock, so no
+// rounding error accumulates however long it runs. A wait is rounded up to the first whole
+// nanosecond at which the exact bucket holds enough; the remainder stays in the bucket, so the
+// k-th token after an empty bucket is granted exactly ceil(k * period / refill_tokens) later.
+//
+// Fairness: strictly FIFO. Acquire grants immediately only when nobody is waiting; otherwise it
+// queues, and only the head of the queue may take tokens, so a later small request never
+// overtakes an earlier large one (it waits behind it even when enough tokens for itself exist).
+//
+// Thread safety: none inside. Use one limiter from one executor: every call, the coroutines
+// awaiting Acquire and the destructor run on a single-threaded io_context or one strand.
+class RateLimiter {
+ public:
+  using Options = RateLimiterOptions;
+  using Duration = TimeSource::Duration;
+
+  // InvalidArgument unless capacity >= 1 and exactly one refill form is given and positive
+  // (refill_per_second finite, in [1e-9, 1e9]; or refill_tokens > 0 and refill_period > 0).
+  //
+  //   auto limiter = RateLimiter::Create(time, {.capacity = 2, .refill_per_second = 1});
+  static absl::StatusOr<std::unique_ptr<RateLimiter>> Create(TimeSource& time, Options options);
+
+  // `requests_per_minute` tokens every 60 s exactly, bursts of up to `burst` (both >= 1).
+  //
+  //   auto limiter = RateLimiter::PerMinute(time, 200, 10);  // Alpaca's free plan
+  static absl::StatusOr<std::unique_ptr<RateLimiter>> PerMinute(TimeSource& time,
+                                                                int64_t requests_per_minute,
+                                                                int64_t burst);
+
+  RateLimiter(const RateLimiter&) = delete;
+  RateLimiter& operator=(const RateLimiter&) = delete;
+
+  // Waiters still queued are released: those parked behind the head complete with
+  // CancelledError at once, the head when its pending TimeSource wait ends. Destroy the limiter
+  // while its io_context is still alive.
+  ~RateLimiter();
+
+  // Takes `n` tokens, waiting (through TimeSource::SleepFor) until the bucket holds them and
+  // every earlier waiter has been served. Returns OK once granted; InvalidArgument at once,
+  // without waiting or queueing, when n <= 0 or n > capacity.
+  //
+  // Cancellation through the awaiting coroutine's cancellation slot (the losing side of
+  // `a || b`, a bound cancellation_signal) removes the waiter from the queue and completes with
+  // CancelledError; destroying the suspended coroutine removes it too. No tokens are taken by a
+  // cancelled waiter, and the next waiter moves up.
+  //
+  //   if (absl::Status s = co_await limiter.Acquire(); !s.ok()) co_return s;
+  boost::asio::awaitable<absl::Status> Acquire(int64_t n = 1);
+
+  // Takes `n` tokens if that is possible right now without waiting and without overtaking a
+  // queued waiter; false otherwise (also for n <= 0 or n > capacity).
+  //
+  //   if (!limiter.TryAcquire()) { /* shed load */ }
+  bool TryAcquire(int64_t n = 1);
+
+  // The server said "Retry-After: d": empties the bucket and grants nothing before now + d
+  // (queued waiters wake then). The bucket refills from now as usual, so a wait longer than a
+  // full refill ends with a full bucket. Several notices keep the latest deadline; d <= 0
+  // still empties the bucket.
+  //
+  //   limiter.NotifyRetryAfter(std::chrono::seconds(retry_after));
+  void NotifyRetryAfter(Duration d);
+
+  // Whole tokens that could be taken now (0 before a Retry-After deadline).
+  int64_t available();
+  // Acquire calls currently queued.
+  size_t waiting() const { return queue_.size(); }
+  int64_t capacity() const { return capacity_; }
+
+ private:
+  struct Waiter;
+  class QueueGuard;
+
+  // `refill_units` units per nanosecond; one token is `units_per_token` units.
+  RateLimiter(TimeSource& time, int64_t capacity, int64_t refill_units,
+              int64_t units_per_token);
+
+  // Brings level_ up to the clock's now.
+  void Refill();
+  // Earliest instant at which n tokens can be taken (after Refill()).
+  TimeSource::TimePoint ReadyAt(int64_t n) const;
+  void Take(int64_t n);
+  // Unlinks `waiter`; when it was the head, wakes the new head.
+  void Remove(Waiter& waiter);
+
+  TimeSource& time_;
+  const int64_t capacity_;
+  const int64_t refill_units_;     // units added per nanosecond
+  const int64_t units_per_token_;  // units in one token
+  __int128 level_;                 // units in the bucket at stamp_
+  TimeSource::TimePoint stamp_;
+  TimeSource::TimePoint not_before_;
+  std::list<std::shared_ptr<Waiter>> queue_;
+};
+
+}  // namespace marketpipe
+
+#endif  // MARKETPIPE_PROVIDERS_RATE_LIMIT_RATE_LIMITER_H_

@@ -1,0 +1,95 @@
+#ifndef TESTING_POSTGRES_POSTGRES_FIXTURE_H_
+#define TESTING_POSTGRES_POSTGRES_FIXTURE_H_
+
+#include <gtest/gtest.h>
+#include <postgresql/libpq-fe.h>
+
+#include <memory>
+#include <source_location>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "testing/postgres/postgres_server.h"
+
+namespace testing {
+
+struct PgResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+// An owned libpq result.
+using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
+
+// Thrown by PostgresFixture::Exec and QueryScalar. GoogleTest turns it into a failure of the
+// running case that carries what(): the caller's file:line, the SQL, and the server's message.
+class PostgresError : public std::runtime_error {
+ public:
+  PostgresError(const std::string& message, std::string sqlstate)
+      : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+
+  // The server's SQLSTATE ("42601" for a syntax error); "" when the error is not the server's.
+  const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
+
+// A fixture that gives every test case its own, empty PostgreSQL schema:
+//
+//   class BarsTableTest : public testing::PostgresFixture {};
+//
+//   TEST_F(BarsTableTest, InsertedRowIsCounted) {
+//     Exec("CREATE TABLE bars (symbol text, ts_ns bigint)");
+//     Exec("INSERT INTO bars VALUES ('AAPL', 0)");
+//     EXPECT_EQ(QueryScalar("SELECT count(*) FROM bars"), "1");
+//     PostgresStore store(dsn());  // other connections see the same schema
+//   }
+//
+// SetUp creates the schema testing::UniqueName("t") on the process's shared server (see
+// SharedPostgresServer: MP_TEST_PG_DSN, or a private PostgreSQL 15 started on first use) and
+// connects with search_path set to it, so unqualified names land there. TearDown closes conn()
+// and drops the schema with CASCADE. When no server can be had (e.g. PostgreSQL is not
+// installed), SetUp fails the case with the reason; it never skips.
+//
+// Fixtures that override SetUp call `ASSERT_NO_FATAL_FAILURE(PostgresFixture::SetUp());` first;
+// ones that override TearDown call PostgresFixture::TearDown() last. Connections a case opens
+// through dsn() should be closed (or idle, outside a transaction) before TearDown.
+class PostgresFixture : public ::testing::Test {
+ public:
+  ~PostgresFixture() override;
+
+  // The case's connection; search_path is schema(). Null only when SetUp failed.
+  PGconn* conn() const { return conn_; }
+
+  // The case's schema: unique per case, shard and run; lowercase, needs no quoting.
+  const std::string& schema() const { return schema_; }
+
+  // A libpq conninfo string (keyword=value) for the case's schema: the server's conninfo plus
+  // options='-csearch_path=<schema>'. Pass it to code under test that opens its own connections.
+  std::string dsn() const;
+
+  // Runs `sql` (one or more statements) on conn() and returns the last result. On a server error
+  // throws PostgresError naming `where`, the SQL and the server's message, which fails the case.
+  PgResult Exec(std::string_view sql, std::source_location where = std::source_location::current());
+
+  // Runs a query that must return exactly one row with one non-NULL column and returns it as
+  // text ("1", "t", "2024-01-02"). Anything else throws PostgresError.
+  std::string QueryScalar(std::string_view sql,
+                          std::source_location where = std::source_location::current());
+
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+ private:
+  std::string server_conninfo_;
+  std::string server_description_;
+  std::string schema_;
+  bool schema_created_ = false;
+  PGconn* conn_ = nullptr;
+};
+
+}  // namespace testing
+
+#endif  // TESTING_POSTGRES_POSTGRES_FIXTURE_H_
