@@ -25,8 +25,8 @@ namespace testing {
 //                              .l = 187.1, .c = 187.18, .v = 1200, .n = 14, .vw = 187.16}}}});
 //   server.AddPage({{"AAPL", {...}}});
 //   server.InjectOnRequest(0, FakeAlpacaServer::Fault::TooManyRequests(/*retry_after_s=*/1));
-//   AlpacaProvider provider({.base_url = server.base_url(), .key_id = "k", .secret = "s"});
-//   ... fetch ...
+//   // Point the code under test at server.base_url() and fetch; then:
+//   EXPECT_EQ(server.request_count(), 3u);  // 429, page 0, page 1
 //   EXPECT_EQ(server.requests()[2].Query("page_token"), FakeAlpacaServer::PageToken(1));
 //
 // GET /v2/stocks/bars serves the scripted pages: no (or an empty) page_token selects page 0, and
@@ -121,7 +121,7 @@ class FakeAlpacaServer {
   FakeAlpacaServer& operator=(const FakeAlpacaServer&) = delete;
 
   // Closes the listener and every connection (pending latency waits are cut short), then joins
-  // the server thread. Idempotent.
+  // the server thread. Idempotent; call it from the thread that owns the server.
   void Stop();
 
   uint16_t port() const;
@@ -136,8 +136,8 @@ class FakeAlpacaServer {
   size_t AddPageJson(std::string bars_json);
   // Appends a page served byte for byte as `body` (the caller writes any next_page_token).
   size_t AddRawPage(std::string body);
-  // The page_token that selects page `page` (page >= 1). Deliberately contains '=' so clients
-  // must percent-encode it.
+  // The page_token that selects page `page` (page >= 1): opaque base64 with "==" padding, like
+  // Alpaca's, so a client must pass it back exactly (percent-encoded) rather than parse it.
   static std::string PageToken(size_t page);
 
   // Applies `fault` to the request with 0-based index `request_index` (see RecordedRequest).

@@ -77,6 +77,7 @@ class RequestMatcher {
 // (ADD_FAILURE naming its method and URL, never header values) and returns FAILED_PRECONDITION.
 // Completions are always posted to the awaiting coroutine's executor, never delivered inline;
 // latency (After) is a wait on the injected TimeSource, so under AsyncTest it costs no real time.
+// Cancelling the awaiting coroutine during that wait throws as TimeSource::SleepFor does.
 //
 // Thread-safe; expectations are usually scripted before the code under test runs.
 class MockTransport final : public marketpipe::net::HttpTransport {

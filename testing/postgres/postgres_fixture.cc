@@ -102,7 +102,7 @@ void PostgresFixture::TearDown() {
   } else {
     const std::string drop =
         "SET client_min_messages = warning; SET lock_timeout = '10s'; "
-        "SELECT 1; -- " +
+        "DROP SCHEMA IF EXISTS " +
         schema_ + " CASCADE";
     PgResult dropped(PQexec(admin, drop.c_str()));
     if (PQresultStatus(dropped.get()) != PGRES_COMMAND_OK) {

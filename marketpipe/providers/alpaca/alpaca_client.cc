@@ -130,12 +130,12 @@ absl::StatusOr<std::unique_ptr<AlpacaClient>> AlpacaClient::Create(net::HttpTran
                                                                    RateLimiter& limiter,
                                                                    AlpacaOptions options) {
   if (auto s = ValidateOptions(options); !s.ok()) {
-    return absl::Status(s.code(), MaskSecrets(s.message(), options.secret, ""));
+    return absl::Status(s.code(), MaskSecrets(std::string(s.message()), options.secret, ""));
   }
   std::unique_ptr<AlpacaClient> client(
       new AlpacaClient(transport, time, limiter, std::move(options)));
   // Base URL: scheme://host[:port][/prefix]
-  std::string_view url = client->options_.base_url;
+  const std::string url = client->options_.base_url;
   const size_t sep = url.find("://");
   if (sep == std::string_view::npos) {
     return absl::InvalidArgumentError(
@@ -146,7 +146,7 @@ absl::StatusOr<std::unique_ptr<AlpacaClient>> AlpacaClient::Create(net::HttpTran
     return absl::InvalidArgumentError(
         absl::StrCat("alpaca: base URL \"", url, "\": scheme must be http or https"));
   }
-  std::string_view rest = url.substr(sep + 3);
+  std::string_view rest = std::string_view(url).substr(sep + 3);
   const size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   client->path_prefix_ = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
@@ -162,7 +162,7 @@ absl::StatusOr<std::unique_ptr<AlpacaClient>> AlpacaClient::Create(net::HttpTran
     if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 ||
         port > 65535) {
       return absl::InvalidArgumentError(
-          absl::StrCat("alpaca: base URL \"", url, "\": bad port \"", port_text, "\""));
+          absl::StrCat("alpaca: base URL \"", url, "\": bad port \"", std::string(port_text), "\""));
     }
     client->port_ = static_cast<uint16_t>(port);
     authority = authority.substr(0, colon);
@@ -205,7 +205,7 @@ void AlpacaClient::Log(std::string_view line) const {
 absl::Status AlpacaClient::Masked(absl::Status status) const {
   if (status.ok()) return status;
   return absl::Status(status.code(),
-                      MaskSecrets(status.message(), options_.secret, options_.key_id));
+                      MaskSecrets(std::string(status.message()), options_.secret, options_.key_id));
 }
 
 std::chrono::nanoseconds AlpacaClient::Backoff(int retry) {
@@ -223,7 +223,7 @@ boost::asio::awaitable<absl::StatusOr<net::HttpResponse>> AlpacaClient::GetWithR
   const RetryPolicy& policy = options_.retry;
   int retries = 0;
   int retry_after_waits = 0;
-  const std::string what = absl::StrCat("GET ", request.Url(), " (", page, ")");
+  const std::string what = absl::StrCat("GET ", request.Url(), " (", std::string(page), ")");
   for (;;) {
     if (absl::Status s = co_await limiter_.Acquire(1); !s.ok()) co_return Masked(s);
     absl::StatusOr<net::HttpResponse> response = co_await transport_.Send(request);

@@ -59,6 +59,8 @@ struct RateLimiter::Waiter {
   RateLimiter* owner = nullptr;  // null once unlinked from the queue (or the limiter is gone)
   int64_t n = 0;
   std::list<std::shared_ptr<Waiter>>::iterator pos;
+  // When it reached the head of the queue: the earliest instant its tokens may be counted from.
+  TimeSource::TimePoint head_since;
   std::unique_ptr<ParkedHandler> parked;  // set while suspended waiting for its turn
 };
 
@@ -94,8 +96,8 @@ absl::StatusOr<std::unique_ptr<RateLimiter>> RateLimiter::Create(TimeSource& tim
   if (per_second) {
     const double r = options.refill_per_second;
     if (!std::isfinite(r) || r < 1e-9 || r > 1e9) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "rate limiter refill_per_second must be in [1e-9, 1e9], got ", r));
+      return absl::InvalidArgumentError(
+          absl::StrCat("rate limiter refill_per_second must be in [1e-9, 1e9], got ", r));
     }
     // r tokens/s == round(r * 1e9) tokens per 1e18 ns.
     refill_units = std::llround(r * 1e9);
@@ -136,9 +138,8 @@ RateLimiter::RateLimiter(TimeSource& time, int64_t capacity, int64_t refill_unit
       capacity_(capacity),
       refill_units_(refill_units),
       units_per_token_(units_per_token),
-      level_(static_cast<__int128>(capacity) * units_per_token),
-      stamp_(time.Now()),
-      not_before_(stamp_) {}
+      origin_(time.Now()),
+      not_before_(origin_) {}
 
 RateLimiter::~RateLimiter() {
   std::list<std::shared_ptr<Waiter>> queue;
@@ -149,35 +150,40 @@ RateLimiter::~RateLimiter() {
   }
 }
 
-void RateLimiter::Refill() {
-  const auto now = time_.Now();
-  if (now <= stamp_) return;
-  const __int128 cap = static_cast<__int128>(capacity_) * units_per_token_;
-  const __int128 level = level_ + static_cast<__int128>((now - stamp_).count()) * refill_units_;
-  level_ = level < cap ? level : cap;
-  stamp_ = now;
+__int128 RateLimiter::UnitsAt(TimeSource::TimePoint t) const {
+  return static_cast<__int128>((t - origin_).count()) * refill_units_;
 }
 
-TimeSource::TimePoint RateLimiter::ReadyAt(int64_t n) const {
-  const __int128 deficit = static_cast<__int128>(n) * units_per_token_ - level_;
-  auto ready = stamp_;
-  if (deficit > 0) {
-    // The first whole nanosecond at which the bucket holds n tokens.
-    const __int128 wait = (deficit + refill_units_ - 1) / refill_units_;
+TimeSource::TimePoint RateLimiter::ReadyAt(int64_t n, TimeSource::TimePoint now) const {
+  // n tokens are there once tat_ - t <= (capacity - n) tokens' worth of units.
+  const __int128 eligible = tat_ - static_cast<__int128>(capacity_ - n) * units_per_token_;
+  auto ready = now;
+  const __int128 now_units = UnitsAt(now);
+  if (eligible > now_units) {
+    // The first whole nanosecond at or after the exact instant.
+    const __int128 ns = (eligible + refill_units_ - 1) / refill_units_;
+    const __int128 wait = ns - (now - origin_).count();
     ready += Duration(wait < kMaxWaitNs ? static_cast<int64_t>(wait) : kMaxWaitNs);
   }
   return ready < not_before_ ? not_before_ : ready;
 }
 
-void RateLimiter::Take(int64_t n) { level_ -= static_cast<__int128>(n) * units_per_token_; }
+void RateLimiter::Take(int64_t n, TimeSource::TimePoint since) {
+  // Debit as of the exact instant the tokens were there (tat_ runs ahead of it while the bucket
+  // is not full), not the rounded-up wake-up time: that is what keeps long runs drift-free.
+  const __int128 at = UnitsAt(since < not_before_ ? not_before_ : since);
+  tat_ = (tat_ > at ? tat_ : at) + static_cast<__int128>(n) * units_per_token_;
+}
 
 void RateLimiter::Remove(Waiter& waiter) {
   const bool was_head = queue_.front().get() == &waiter;
   queue_.erase(waiter.pos);
   waiter.owner = nullptr;
   if (!was_head || queue_.empty()) return;
+  Waiter& head = *queue_.front();
+  head.head_since = time_.Now();
   // The new head may be parked; if not, it is about to resume and sees itself at the front.
-  if (auto parked = std::move(queue_.front()->parked)) parked->Complete({}, /*from_slot=*/false);
+  if (auto parked = std::move(head.parked)) parked->Complete({}, /*from_slot=*/false);
 }
 
 awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
@@ -185,15 +191,12 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
     co_return absl::InvalidArgumentError(absl::StrCat(
         "rate limiter: cannot acquire ", n, " token(s); allowed 1..", capacity_, " (capacity)"));
   }
-  Refill();
-  if (queue_.empty() && ReadyAt(n) <= stamp_) {
-    Take(n);
-    co_return absl::OkStatus();
-  }
+  if (TryAcquire(n)) co_return absl::OkStatus();
 
   auto waiter = std::make_shared<Waiter>();
   waiter->owner = this;
   waiter->n = n;
+  waiter->head_since = time_.Now();
   waiter->pos = queue_.insert(queue_.end(), waiter);
   QueueGuard guard(waiter);
   try {
@@ -203,8 +206,8 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
         co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
                                              void(boost::system::error_code)>(
             [waiter](auto handler) {
-              auto parked = std::make_unique<ParkedHandlerImpl<decltype(handler)>>(
-                  std::move(handler));
+              auto parked =
+                  std::make_unique<ParkedHandlerImpl<decltype(handler)>>(std::move(handler));
               if (waiter->owner == nullptr || waiter->owner->queue_.front() == waiter) {
                 parked->Complete({}, /*from_slot=*/false);
                 return;
@@ -225,13 +228,13 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
             boost::asio::use_awaitable);
         continue;
       }
-      Refill();
-      const auto ready = ReadyAt(n);
-      if (ready <= stamp_) {
-        Take(n);
+      const auto now = time_.Now();
+      const auto ready = ReadyAt(n, now);
+      if (ready <= now) {
+        Take(n, waiter->head_since);
         co_return absl::OkStatus();  // the guard unlinks us and wakes the next waiter
       }
-      co_await time_.SleepFor(ready - stamp_);
+      co_await time_.SleepFor(ready - now);
     }
   } catch (const boost::system::system_error& e) {
     if (e.code() != boost::asio::error::operation_aborted) throw;
@@ -243,23 +246,28 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
 
 bool RateLimiter::TryAcquire(int64_t n) {
   if (n <= 0 || n > capacity_ || !queue_.empty()) return false;
-  Refill();
-  if (ReadyAt(n) > stamp_) return false;
-  Take(n);
+  const auto now = time_.Now();
+  if (ReadyAt(n, now) > now) return false;
+  Take(n, now);
   return true;
 }
 
 void RateLimiter::NotifyRetryAfter(Duration d) {
-  Refill();
-  level_ = 0;
-  const auto deadline = stamp_ + (d > Duration::zero() ? d : Duration::zero());
+  const auto now = time_.Now();
+  // Empty now: full again only after a whole bucket's worth of refill.
+  const __int128 empty = UnitsAt(now) + static_cast<__int128>(capacity_) * units_per_token_;
+  if (empty > tat_) tat_ = empty;
+  const auto deadline = now + (d > Duration::zero() ? d : Duration::zero());
   if (deadline > not_before_) not_before_ = deadline;
 }
 
 int64_t RateLimiter::available() {
-  Refill();
-  if (stamp_ < not_before_) return 0;
-  return static_cast<int64_t>(level_ / units_per_token_);
+  const auto now = time_.Now();
+  if (now < not_before_) return 0;
+  const __int128 ahead = tat_ - UnitsAt(now);
+  const __int128 units =
+      static_cast<__int128>(capacity_) * units_per_token_ - (ahead > 0 ? ahead : 0);
+  return static_cast<int64_t>(units / units_per_token_);
 }
 
 }  // namespace marketpipe

@@ -35,11 +35,12 @@ struct RateLimiterOptions {
 //   ... on HTTP 429 with Retry-After: 3 ...
 //   (*limiter)->NotifyRetryAfter(std::chrono::seconds(3));
 //
-// Arithmetic is exact: tokens are counted in integer units of 1/period_ns of a token, and the
-// bucket gains refill_tokens units per nanosecond of the TimeSource's monotonic clock, so no
-// rounding error accumulates however long it runs. A wait is rounded up to the first whole
-// nanosecond at which the exact bucket holds enough; the remainder stays in the bucket, so the
-// k-th token after an empty bucket is granted exactly ceil(k * period / refill_tokens) later.
+// Arithmetic is exact. The bucket is kept in its GCRA form (the instant at which it would be
+// full again) in integer units of 1/refill_tokens nanosecond, in which one token is exactly
+// refill_period units, so no rounding error accumulates however long it runs. Grants happen at
+// whole nanoseconds: a waiter wakes at the first nanosecond at which the exact bucket holds its
+// tokens, and the bucket is debited as of that exact (possibly fractional) instant, so the k-th
+// token after an empty bucket is granted exactly ceil(k * refill_period / refill_tokens) later.
 //
 // Fairness: strictly FIFO. Acquire grants immediately only when nobody is waiting; otherwise it
 // queues, and only the head of the queue may take tokens, so a later small request never
@@ -110,23 +111,25 @@ class RateLimiter {
   class QueueGuard;
 
   // `refill_units` units per nanosecond; one token is `units_per_token` units.
-  RateLimiter(TimeSource& time, int64_t capacity, int64_t refill_units,
-              int64_t units_per_token);
+  RateLimiter(TimeSource& time, int64_t capacity, int64_t refill_units, int64_t units_per_token);
 
-  // Brings level_ up to the clock's now.
-  void Refill();
-  // Earliest instant at which n tokens can be taken (after Refill()).
-  TimeSource::TimePoint ReadyAt(int64_t n) const;
-  void Take(int64_t n);
+  // `t` in units since origin_.
+  __int128 UnitsAt(TimeSource::TimePoint t) const;
+  // Earliest instant >= now at which n tokens may be taken (ignoring the queue).
+  TimeSource::TimePoint ReadyAt(int64_t n, TimeSource::TimePoint now) const;
+  // Takes n tokens as of the instant max(since, not_before_), which must be eligible.
+  void Take(int64_t n, TimeSource::TimePoint since);
   // Unlinks `waiter`; when it was the head, wakes the new head.
   void Remove(Waiter& waiter);
 
   TimeSource& time_;
   const int64_t capacity_;
-  const int64_t refill_units_;     // units added per nanosecond
+  const int64_t refill_units_;     // units per nanosecond
   const int64_t units_per_token_;  // units in one token
-  __int128 level_;                 // units in the bucket at stamp_
-  TimeSource::TimePoint stamp_;
+  const TimeSource::TimePoint origin_;
+  // Theoretical arrival time: the instant (units since origin_) at which the bucket is full
+  // again; tokens at t = capacity - max(0, tat_ - t) / units_per_token_.
+  __int128 tat_ = 0;
   TimeSource::TimePoint not_before_;
   std::list<std::shared_ptr<Waiter>> queue_;
 };

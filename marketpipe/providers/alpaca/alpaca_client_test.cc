@@ -1,0 +1,351 @@
+#include "marketpipe/providers/alpaca/alpaca_client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <string>
+#include <vector>
+
+#include "marketpipe/core/time_format.h"
+#include "testing/async_test.h"
+#include "testing/fakes/mock_transport.h"
+
+namespace marketpipe::alpaca {
+namespace {
+
+using boost::asio::awaitable;
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+using testing::MockTransport;
+using testing::RequestMatcher;
+
+constexpr char kSecret[] = "sEcReT-very-long-value-9876";
+constexpr char kKey[] = "PKTESTKEY1234";
+
+std::string BarJson(const std::string& t, double close = 187.5) {
+  return R"({"t":")" + t + R"(","o":187.1,"h":188,"l":186.5,"c":)" + std::to_string(close) +
+         R"(,"v":1000,"n":10,"vw":187.3})";
+}
+
+std::string Page(const std::vector<std::string>& bars, const std::string& token) {
+  std::string body = R"({"bars":{"AAPL":[)";
+  for (size_t i = 0; i < bars.size(); ++i) body += (i ? "," : "") + bars[i];
+  body += R"(]},"next_page_token":)" + (token.empty() ? std::string("null") : '"' + token + '"') +
+          "}";
+  return body;
+}
+
+class AlpacaClientTest : public testing::AsyncTest {
+ protected:
+  void SetUp() override {
+    limiter_ = *RateLimiter::PerMinute(time(), 6000, 100);
+    options_.base_url = "http://127.0.0.1:8080";
+    options_.key_id = kKey;
+    options_.secret = kSecret;
+    options_.random = [] { return 0.5; };  // no jitter: exact waits
+    options_.log = [this](std::string_view line) { log_.emplace_back(line); };
+  }
+
+  std::unique_ptr<AlpacaClient> Client() {
+    auto client = AlpacaClient::Create(mock_, time(), *limiter_, options_);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return *std::move(client);
+  }
+
+  absl::StatusOr<std::vector<Bar>> Fetch(AlpacaClient& client, const char* symbol = "AAPL") {
+    auto range = *TimeRange::Create(*ParseRfc3339("2024-01-02T14:30:00Z"),
+                                    *ParseRfc3339("2024-01-02T21:00:00Z"));
+    return RunAsync(client.FetchBars(*Symbol::Parse(symbol), range, Timeframe::kOneMinute));
+  }
+
+  // Responds with `response` and records the virtual time of each call.
+  MockTransport::Responder At(std::vector<TimeSource::Duration>* times, int status,
+                              std::string body, std::string retry_after = "") {
+    return [this, times, status, body, retry_after](const net::HttpRequest&) {
+      times->push_back(time().elapsed());
+      net::HttpResponse r;
+      r.status = status;
+      r.body = body;
+      if (!retry_after.empty()) r.headers.Add("Retry-After", retry_after);
+      return absl::StatusOr<net::HttpResponse>(r);
+    };
+  }
+
+  MockTransport mock_{time()};
+  std::unique_ptr<RateLimiter> limiter_;
+  AlpacaOptions options_;
+  std::vector<std::string> log_;
+};
+
+TEST_F(AlpacaClientTest, BuildsTheDocumentedRequestWithAuthHeaders) {
+  mock_.Expect(RequestMatcher()
+                   .Method("GET")
+                   .Path("/v2/stocks/bars")
+                   .Query("symbols", "AAPL")
+                   .Query("timeframe", "1Min")
+                   .Query("start", "2024-01-02T14:30:00Z")
+                   .Query("end", "2024-01-02T21:00:00Z")
+                   .Query("limit", "10000")
+                   .Query("feed", "iex")
+                   .NoQuery("page_token")
+                   .Header("APCA-API-KEY-ID", kKey)
+                   .Header("APCA-API-SECRET-KEY", kSecret))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, ""));
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_TRUE(bars.ok()) << bars.status();
+  ASSERT_EQ(bars->size(), 1u);
+  EXPECT_EQ((*bars)[0].close.units(), 1875000);
+  const auto requests = mock_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].scheme, "http");
+  EXPECT_EQ(requests[0].host, "127.0.0.1");
+  EXPECT_EQ(requests[0].port, 8080);
+}
+
+TEST_F(AlpacaClientTest, FollowsNextPageTokenUntilNullOrEmpty) {
+  mock_.Expect(RequestMatcher().NoQuery("page_token"))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, "p2/+="));
+  mock_.Expect(RequestMatcher().Query("page_token", "p2/+="))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:31:00Z")}, "p3"));
+  mock_.Expect(RequestMatcher().Query("page_token", "p3"))
+      .RespondStatus(200, R"({"bars":{"AAPL":[)" + BarJson("2024-01-02T14:32:00Z") +
+                              R"(]},"next_page_token":""})");
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_TRUE(bars.ok()) << bars.status();
+  ASSERT_EQ(bars->size(), 3u);
+  EXPECT_EQ((*bars)[2].ts_ns, *ParseRfc3339("2024-01-02T14:32:00Z"));
+  EXPECT_NE(mock_.requests()[1].target.find("page_token=p2%2F%2B%3D"), std::string::npos);
+}
+
+TEST_F(AlpacaClientTest, AcceptsTheLegacyArrayShape) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, R"({"bars":[{"S":"AAPL","t":"2024-01-02T14:30:00Z","o":1,"h":2,)"
+                          R"("l":0.5,"c":1.5,"v":10,"n":2,"vw":1.2}],"next_page_token":null})");
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_TRUE(bars.ok()) << bars.status();
+  EXPECT_EQ(bars->size(), 1u);
+}
+
+TEST_F(AlpacaClientTest, TwoThrottlesThenSuccessMeansThreeCallsAndTwoExactBackoffs) {
+  std::vector<TimeSource::Duration> times;
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 429, R"({"message":"slow down"})")).Times(2);
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 200, Page({}, "")));
+  auto client = Client();
+  ASSERT_TRUE(Fetch(*client).ok());
+  EXPECT_EQ(times, (std::vector<TimeSource::Duration>{0s, 500ms, 1500ms}));
+  ASSERT_EQ(log_.size(), 2u);
+  EXPECT_NE(log_[0].find("retry 1/5 in 0.500s"), std::string::npos) << log_[0];
+  EXPECT_NE(log_[1].find("retry 2/5 in 1.000s"), std::string::npos) << log_[1];
+}
+
+TEST_F(AlpacaClientTest, BackoffIsJitteredWithinBoundsAndCapped) {
+  options_.random = [] { return 0.0; };  // lowest factor: 1 - jitter
+  options_.retry.max_backoff = 2s;
+  std::vector<TimeSource::Duration> times;
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 503, "")).Times(4);
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 200, Page({}, "")));
+  auto client = Client();
+  ASSERT_TRUE(Fetch(*client).ok());
+  // 0.5 s, 1 s, 2 s, then capped at 2 s; each times 0.8.
+  EXPECT_EQ(times, (std::vector<TimeSource::Duration>{0s, 400ms, 1200ms, 2800ms, 4400ms}));
+}
+
+TEST_F(AlpacaClientTest, RetryAfterIsHonouredAndNotCountedAsARetry) {
+  options_.retry.max_retries = 0;
+  std::vector<TimeSource::Duration> times;
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 429, "", "3")).Times(2);
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 200, Page({}, "")));
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_TRUE(bars.ok()) << bars.status();
+  EXPECT_EQ(times, (std::vector<TimeSource::Duration>{0s, 3s, 6s}));
+}
+
+TEST_F(AlpacaClientTest, RetryAfterAsHttpDateIsHonoured) {
+  std::vector<TimeSource::Duration> times;
+  // The virtual wall clock starts at 2024-01-02T14:30:00Z.
+  mock_.Expect(RequestMatcher())
+      .RespondWith(At(&times, 503, "", "Tue, 02 Jan 2024 14:30:07 GMT"));
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 200, Page({}, "")));
+  auto client = Client();
+  ASSERT_TRUE(Fetch(*client).ok());
+  EXPECT_EQ(times, (std::vector<TimeSource::Duration>{0s, 7s}));
+}
+
+TEST_F(AlpacaClientTest, RetryAfterDrainsTheSharedLimiterForConcurrentFetches) {
+  std::vector<TimeSource::Duration> times;
+  mock_.Expect(RequestMatcher().Query("symbols", "AAPL"))
+      .RespondWith(At(&times, 429, "", "10"));
+  mock_.Expect(RequestMatcher().Query("symbols", "AAPL")).RespondWith(At(&times, 200, Page({}, "")));
+  mock_.Expect(RequestMatcher().Query("symbols", "MSFT"))
+      .After(1s)
+      .RespondWith(At(&times, 200, R"({"bars":{},"next_page_token":null})"));
+  auto client = Client();
+  auto range = *TimeRange::Create(0, 60'000'000'000);
+  RunAsync([&]() -> awaitable<void> {
+    auto [a, b] = co_await (
+        client->FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute) &&
+        [&]() -> awaitable<absl::StatusOr<std::vector<Bar>>> {
+          co_await time().SleepFor(1s);  // after the 429 arrived
+          co_return co_await client->FetchBars(*Symbol::Parse("MSFT"), range, Timeframe::kOneMinute);
+        }());
+    EXPECT_TRUE(a.ok()) << a.status();
+    EXPECT_TRUE(b.ok()) << b.status();
+  }());
+  ASSERT_EQ(times.size(), 3u);
+  EXPECT_EQ(times[0], 0s);
+  // Both the retried AAPL request and MSFT's first request wait until the window ends.
+  EXPECT_GE(times[1], 10s);
+  EXPECT_GE(times[2], 10s);
+}
+
+TEST_F(AlpacaClientTest, RetryAfterBeyondTheLimitIsAnError) {
+  mock_.Expect(RequestMatcher()).RespondStatus(429, "", {{"Retry-After", "86400"}});
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(bars.status())) << bars.status();
+  EXPECT_NE(bars.status().message().find("retry after 86400.000s"), std::string::npos);
+}
+
+TEST_F(AlpacaClientTest, MalformedRetryAfterFallsBackToBackoffAndIsLogged) {
+  std::vector<TimeSource::Duration> times;
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 429, "", "soon"));
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 200, Page({}, "")));
+  auto client = Client();
+  ASSERT_TRUE(Fetch(*client).ok());
+  EXPECT_EQ(times, (std::vector<TimeSource::Duration>{0s, 500ms}));
+  EXPECT_NE(log_[0].find("malformed Retry-After \"soon\""), std::string::npos) << log_[0];
+}
+
+TEST_F(AlpacaClientTest, GivesUpAfterMaxRetriesWithTheLastError) {
+  options_.retry.max_retries = 2;
+  mock_.Expect(RequestMatcher()).RespondStatus(502, "bad gateway").Times(3);
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsUnavailable(bars.status())) << bars.status();
+  EXPECT_NE(bars.status().message().find("giving up after 2 retries; last error: HTTP 502: bad gateway"),
+            std::string::npos)
+      << bars.status();
+  EXPECT_EQ(mock_.call_count(), 3u);
+}
+
+TEST_F(AlpacaClientTest, TransportFailuresAreRetried) {
+  mock_.Expect(RequestMatcher()).Fail(absl::UnavailableError("connection reset by peer"));
+  mock_.Expect(RequestMatcher()).Fail(absl::DataLossError("truncated body"));
+  mock_.Expect(RequestMatcher()).RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, ""));
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_TRUE(bars.ok()) << bars.status();
+  EXPECT_EQ(bars->size(), 1u);
+  EXPECT_EQ(time().elapsed(), 1500ms);
+}
+
+struct ErrorCase {
+  int status;
+  absl::StatusCode code;
+};
+
+class AlpacaClientErrorTest : public AlpacaClientTest,
+                              public ::testing::WithParamInterface<ErrorCase> {};
+
+TEST_P(AlpacaClientErrorTest, ClientErrorsAreReportedWithTheServerMessageNeverAsZeroRows) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(GetParam().status, R"({"code":40010001,"message":"denied for reasons"})");
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_EQ(bars.status().code(), GetParam().code) << bars.status();
+  EXPECT_NE(bars.status().message().find("HTTP " + std::to_string(GetParam().status) +
+                                         ": denied for reasons"),
+            std::string::npos)
+      << bars.status();
+  EXPECT_EQ(mock_.call_count(), 1u) << "client errors must not be retried";
+}
+
+INSTANTIATE_TEST_SUITE_P(Statuses, AlpacaClientErrorTest,
+                         ::testing::Values(ErrorCase{401, absl::StatusCode::kUnauthenticated},
+                                           ErrorCase{403, absl::StatusCode::kPermissionDenied},
+                                           ErrorCase{404, absl::StatusCode::kNotFound},
+                                           ErrorCase{422, absl::StatusCode::kInvalidArgument}));
+
+TEST_F(AlpacaClientTest, SecretNeverAppearsInErrorsOrLogs) {
+  const std::string echo = std::string(R"({"message":"bad secret )") + kSecret + R"("})";
+  mock_.Expect(RequestMatcher()).RespondStatus(500, echo);
+  mock_.Expect(RequestMatcher()).RespondStatus(403, echo);
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  const std::string message(bars.status().message());
+  EXPECT_EQ(message.find(kSecret), std::string::npos) << message;
+  EXPECT_NE(message.find("****9876"), std::string::npos) << message;
+  for (const auto& line : log_) {
+    EXPECT_EQ(line.find(kSecret), std::string::npos) << line;
+    EXPECT_NE(line.find("****9876"), std::string::npos) << line;
+  }
+}
+
+TEST_F(AlpacaClientTest, MalformedPageIsAnErrorNamingTheSymbolAndPage) {
+  mock_.Expect(RequestMatcher()).RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, "t2"));
+  mock_.Expect(RequestMatcher()).RespondStatus(200, R"({"bars":{"AAPL":[{"t":"2024-01-02T14:31:00Z"}]}})");
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_NE(bars.status().message().find("AAPL page 2 (page_token=t2): bars[\"AAPL\"][0].o: missing"),
+            std::string::npos)
+      << bars.status();
+}
+
+TEST_F(AlpacaClientTest, RepeatedPageTokenIsDetectedNotLoopedForever) {
+  mock_.Expect(RequestMatcher().NoQuery("page_token")).RespondStatus(200, Page({}, "same"));
+  mock_.Expect(RequestMatcher().Query("page_token", "same")).RespondStatus(200, Page({}, "same"));
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_NE(bars.status().message().find("pagination loop"), std::string::npos);
+}
+
+TEST_F(AlpacaClientTest, BarsOfAnotherSymbolAreRejected) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, R"({"bars":{"MSFT":[)" + BarJson("2024-01-02T14:30:00Z") + "]}}");
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_NE(bars.status().message().find("unexpected symbol MSFT"), std::string::npos);
+}
+
+TEST_F(AlpacaClientTest, BadOptionsAreClearErrors) {
+  struct Case {
+    std::function<void(AlpacaOptions&)> edit;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {[](AlpacaOptions& o) { o.feed = "otc"; }, "feed must be \"iex\" or \"sip\", got \"otc\""},
+      {[](AlpacaOptions& o) { o.secret.clear(); }, "ALPACA_SECRET"},
+      {[](AlpacaOptions& o) { o.base_url = "ftp://x"; }, "scheme must be http or https"},
+      {[](AlpacaOptions& o) { o.base_url = "data.alpaca.markets"; }, "has no scheme"},
+      {[](AlpacaOptions& o) { o.base_url = "http://host:99999"; }, "bad port \"99999\""},
+      {[](AlpacaOptions& o) { o.base_url = "https://"; }, "has no host"},
+      {[](AlpacaOptions& o) { o.page_limit = 0; }, "page limit must be in 1..10000, got 0"},
+  };
+  for (const auto& c : cases) {
+    AlpacaOptions o = options_;
+    c.edit(o);
+    auto client = AlpacaClient::Create(mock_, time(), *limiter_, o);
+    ASSERT_FALSE(client.ok()) << c.expected;
+    EXPECT_NE(client.status().message().find(c.expected), std::string::npos) << client.status();
+  }
+}
+
+TEST(MaskSecretsTest, MasksEveryOccurrenceToTheLastFourCharacters) {
+  EXPECT_EQ(MaskSecrets("a abcdefgh b abcdefgh", "abcdefgh", ""), "a ****efgh b ****efgh");
+  EXPECT_EQ(MaskSecrets("key K1234567 secret s", "", "K1234567"), "key ****4567 secret s");
+  EXPECT_EQ(MaskSecrets("xyz", "xy", ""), "****xyz");
+}
+
+}  // namespace
+}  // namespace marketpipe::alpaca
