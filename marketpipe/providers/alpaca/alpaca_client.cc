@@ -67,7 +67,7 @@ std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view v, int6
   char wd[4], mon[4], gmt[4];
   int day, year, h, m, s;
   std::string text(v);
-  if (std::sscanf(text.c_str(), "%3s %d %3s %d %d:%d:%d %3s", wd, &day, mon, &year, &h, &m, &s,
+  if (std::sscanf(text.c_str(), "%3s, %d %3s %d %d:%d:%d %3s", wd, &day, mon, &year, &h, &m, &s,
                   gmt) != 8 ||
       std::string_view(gmt) != "GMT") {
     return std::nullopt;
