@@ -276,7 +276,7 @@ awaitable<void> WriteAndRead(Stream& stream, const Message& message, Parser& par
     io.write_error = write_error;
     co_return;
   }
-  d.at = time.Now() + read_timeout;
+  // The clock started with the write: sending the request is not progress of the response.
   d.phase = "waiting for response from";
   beast::flat_buffer buffer;
   while (!parser.is_done()) {

@@ -24,8 +24,9 @@ namespace marketpipe::net {
 struct HttpClientOptions {
   // Budget for opening a connection: DNS resolution, TCP connect and (https) the TLS handshake.
   TimeSource::Duration connect_timeout = std::chrono::seconds(10);
-  // Longest wait for progress while sending the request or reading the response. It restarts on
-  // every read that delivers bytes, so a slow but steady download does not time out.
+  // Longest wait for progress of the response: from the start of sending the request until the
+  // first bytes arrive, then between reads. It restarts on every read that delivers bytes, so a
+  // slow but steady download does not time out.
   TimeSource::Duration read_timeout = std::chrono::seconds(30);
   // Largest response body accepted (after de-chunking); a larger one is RESOURCE_EXHAUSTED.
   size_t max_response_bytes = size_t{64} << 20;

@@ -27,7 +27,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 
 namespace marketpipe::net::client_test {
 namespace {
@@ -58,11 +57,17 @@ void AddExtension(X509* cert, int nid, const std::string& value) {
   if (ok != 1) Fail("X509_add_ext");
 }
 
-size_t ContentLength(std::string_view head) {
-  for (std::string_view line : absl::StrSplit(head, "\r\n")) {
+size_t ContentLength(const std::string& head) {
+  size_t start = 0;
+  while (start < head.size()) {
+    size_t end = head.find("\r\n", start);
+    if (end == std::string::npos) end = head.size();
+    const std::string line = head.substr(start, end - start);
+    start = end + 2;
     const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    if (!absl::EqualsIgnoreCase(line.substr(0, colon), "content-length")) continue;
+    if (colon == std::string::npos || !absl::EqualsIgnoreCase(line.substr(0, colon), "content-length")) {
+      continue;
+    }
     size_t n = 0;
     if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(colon + 1)), &n)) return n;
   }
@@ -165,7 +170,7 @@ std::optional<std::string> Peer::ReadRequest() {
     const size_t end = pending_.find("\r\n\r\n");
     if (end != std::string::npos) {
       const size_t head_size = end + 4;
-      const size_t total = head_size + ContentLength(std::string_view(pending_).substr(0, head_size));
+      const size_t total = head_size + ContentLength(pending_.substr(0, head_size));
       while (pending_.size() < total) {
         char buf[4096];
         const long n = ReadSome(buf, sizeof buf);
@@ -336,9 +341,9 @@ std::vector<std::string> LoopbackServer::tls_failures() const {
 
 std::string HttpResponseBytes(int status, std::string_view body,
                               const std::vector<std::string>& extra_headers) {
-  std::string out = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status), "\r\n");
+  std::string out = absl::StrCat("HTTP/1.1 ", status, " ", std::string(Reason(status)), "\r\n");
   for (const auto& h : extra_headers) absl::StrAppend(&out, h, "\r\n");
-  absl::StrAppend(&out, "Content-Length: ", body.size(), "\r\n\r\n", body);
+  absl::StrAppend(&out, "Content-Length: ", body.size(), "\r\n\r\n", std::string(body));
   return out;
 }
 

@@ -309,7 +309,7 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> AlpacaClient::FetchBars
                       : absl::StrCat("page ", page_no, " (page_token=", token, ")");
     auto response = co_await GetWithRetries(std::move(request), page);
     if (!response.ok()) co_return response.status();
-    auto parsed = ParseBarsPage(response->body, absl::StrCat(symbol.value(), " ", page));
+    auto parsed = ParseBarsPage(&response->body, absl::StrCat(symbol.value(), " ", page));
     if (!parsed.ok()) co_return Masked(parsed.status());
     for (Bar& bar : parsed->bars) {
       if (bar.symbol != symbol) {

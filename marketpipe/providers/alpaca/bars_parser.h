@@ -29,6 +29,10 @@ struct BarsPage {
 // Duplicate or out-of-order timestamps are returned as sent (validation reports them).
 absl::StatusOr<BarsPage> ParseBarsPage(std::string_view body, std::string_view page);
 
+// The same, without copying `body`: grows its capacity by the parser's padding (the contents
+// and size are unchanged). The hot path for HTTP response bodies the caller owns.
+absl::StatusOr<BarsPage> ParseBarsPage(std::string* body, std::string_view page);
+
 }  // namespace marketpipe::alpaca
 
 #endif  // MARKETPIPE_PROVIDERS_ALPACA_BARS_PARSER_H_

@@ -104,8 +104,8 @@ class SymbolModel {
     for (int64_t m = first; m < last; ++m) {
       const int64_t close = PriceAt(m + 1);
       const int64_t high = std::max(open, close) + std::max(open, close) * Wick(kWickUp, m) / kPpm;
-      const int64_t low =
-          std::max<int64_t>(1, std::min(open, close) - std::min(open, close) * Wick(kWickDown, m) / kPpm);
+      const int64_t low = std::max<int64_t>(
+          1, std::min(open, close) - std::min(open, close) * Wick(kWickDown, m) / kPpm);
       const int64_t volume = std::max<int64_t>(
           1, base_volume_ * VolumeShapePerMille(m) *
                  (50 + static_cast<int64_t>(Noise(kVolumeNoise, m) % 101)) / 100'000);
@@ -185,8 +185,7 @@ class SymbolModel {
 
 FakeProvider::FakeProvider(Options options) : FakeProvider(SystemTimeSource(), options) {}
 
-FakeProvider::FakeProvider(TimeSource& time, Options options)
-    : time_(&time), options_(options) {}
+FakeProvider::FakeProvider(TimeSource& time, Options options) : time_(&time), options_(options) {}
 
 boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FakeProvider::FetchBars(
     Symbol symbol, TimeRange range, Timeframe timeframe) {
@@ -219,10 +218,9 @@ absl::StatusOr<std::vector<Bar>> FakeProvider::Generate(const Symbol& symbol, Ti
   if (first_bucket < lo) first_bucket += width;
   const SymbolModel model(symbol);
   const auto too_many = [&] {
-    return absl::OutOfRangeError(absl::StrCat("fake provider: more than max_bars=",
-                                              options.max_bars, " bars for ", symbol.value(),
-                                              " in ", range.ToString(), " at ",
-                                              timeframe.ToString(), "; fetch a shorter range"));
+    return absl::OutOfRangeError(absl::StrCat(
+        "fake provider: more than max_bars=", options.max_bars, " bars for ", symbol.value(),
+        " in ", range.ToString(), " at ", timeframe.ToString(), "; fetch a shorter range"));
   };
 
   if (options.all_hours) {

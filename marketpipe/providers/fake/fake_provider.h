@@ -64,8 +64,8 @@ class FakeProvider final : public Provider {
 
   std::string name() const override { return "fake"; }
 
-  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(
-      Symbol symbol, TimeRange range, Timeframe timeframe) override;
+  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(Symbol symbol, TimeRange range,
+                                                                     Timeframe timeframe) override;
 
   // What FetchBars returns, computed synchronously (no latency).
   //

@@ -1,0 +1,389 @@
+#include "marketpipe/providers/fake/fake_provider.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "marketpipe/core/time_format.h"
+#include "marketpipe/providers/fake/us_session.h"
+#include "testing/async_test.h"
+
+namespace marketpipe {
+namespace {
+
+using boost::asio::awaitable;
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+
+constexpr int64_t kMinute = 60'000'000'000;
+constexpr int64_t kHour = 60 * kMinute;
+constexpr int64_t kDay = 24 * kHour;
+
+int64_t Ns(const std::string& rfc3339) { return ParseRfc3339(rfc3339).value(); }
+
+TimeRange Range(const std::string& start, const std::string& end) {
+  return TimeRange::Create(Ns(start), Ns(end)).value();
+}
+
+Symbol Sym(const std::string& text) { return Symbol::Parse(text).value(); }
+
+std::vector<Bar> Gen(const std::string& symbol, TimeRange range, Timeframe tf,
+                     FakeProvider::Options options = {}) {
+  auto bars = FakeProvider::Generate(Sym(symbol), range, tf, options);
+  EXPECT_TRUE(bars.ok()) << bars.status();
+  return bars.ok() ? *std::move(bars) : std::vector<Bar>{};
+}
+
+std::vector<std::string> Timestamps(const std::vector<Bar>& bars) {
+  std::vector<std::string> out;
+  for (const Bar& bar : bars) out.push_back(FormatRfc3339(bar.ts_ns));
+  return out;
+}
+
+class FakeProviderTest : public testing::AsyncTest {
+ protected:
+  std::vector<Bar> Fetch(FakeProvider& provider, const std::string& symbol, TimeRange range,
+                         Timeframe tf) {
+    auto bars = RunAsync(provider.FetchBars(Sym(symbol), range, tf));
+    EXPECT_TRUE(bars.ok()) << bars.status();
+    return bars.ok() ? *std::move(bars) : std::vector<Bar>{};
+  }
+};
+
+TEST_F(FakeProviderTest, IsNamedFake) {
+  FakeProvider provider(time());
+  EXPECT_EQ(provider.name(), "fake");
+}
+
+TEST_F(FakeProviderTest, FirstBarOfAaplOn20240102IsTheRecordedGoldenValue) {
+  // Changing the generator changes every stored fake data set: update this on purpose only.
+  FakeProvider provider(time());
+  const auto bars = Fetch(provider, "AAPL", Range("2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"),
+                          Timeframe::kOneMinute);
+  ASSERT_EQ(bars.size(), 390u);
+  EXPECT_EQ(bars.front().ToString(), "GOLDEN");
+}
+
+TEST_F(FakeProviderTest, SameBarsTwiceAndAcrossInstances) {
+  FakeProvider first(time());
+  FakeProvider second(time());
+  const TimeRange range = Range("2024-01-02T00:00:00Z", "2024-01-06T00:00:00Z");
+  for (Timeframe tf : Timeframe::kAll) {
+    const auto a = Fetch(first, "MSFT", range, tf);
+    ASSERT_FALSE(a.empty()) << tf;
+    EXPECT_EQ(Fetch(first, "MSFT", range, tf), a) << tf;
+    EXPECT_EQ(Fetch(second, "MSFT", range, tf), a) << tf;
+    EXPECT_EQ(Gen("MSFT", range, tf), a) << tf;
+  }
+}
+
+TEST_F(FakeProviderTest, DifferentSymbolsGetDifferentMarkets) {
+  const TimeRange range = Range("2024-01-02T14:30:00Z", "2024-01-02T15:30:00Z");
+  const auto aapl = Gen("AAPL", range, Timeframe::kOneMinute);
+  const auto msft = Gen("MSFT", range, Timeframe::kOneMinute);
+  ASSERT_EQ(aapl.size(), msft.size());
+  EXPECT_NE(aapl.front().close, msft.front().close);
+  EXPECT_NE(aapl.front().volume, msft.front().volume);
+}
+
+TEST_F(FakeProviderTest, SplitRangesConcatenateToTheWholeRange) {
+  const TimeRange whole = Range("2024-03-07T00:00:00Z", "2024-03-13T00:00:00Z");
+  // Cut points on and off bucket boundaries, inside and outside sessions.
+  const std::vector<std::string> cuts = {"2024-03-07T15:07:13Z", "2024-03-08T00:00:00Z",
+                                         "2024-03-08T20:00:00.5Z", "2024-03-11T13:30:00Z",
+                                         "2024-03-12T16:00:00Z"};
+  for (Timeframe tf : Timeframe::kAll) {
+    const auto expected = Gen("IBM", whole, tf);
+    ASSERT_FALSE(expected.empty()) << tf;
+    std::vector<Bar> joined;
+    std::string start = "2024-03-07T00:00:00Z";
+    for (size_t i = 0; i <= cuts.size(); ++i) {
+      const std::string end = i < cuts.size() ? cuts[i] : "2024-03-13T00:00:00Z";
+      const auto part = Gen("IBM", Range(start, end), tf);
+      joined.insert(joined.end(), part.begin(), part.end());
+      start = end;
+    }
+    EXPECT_EQ(joined, expected) << tf;
+  }
+}
+
+TEST_F(FakeProviderTest, NoBarsOnWeekendsOrOutsideTheSession) {
+  // Saturday and Sunday.
+  EXPECT_TRUE(
+      Gen("AAPL", Range("2024-01-06T00:00:00Z", "2024-01-08T00:00:00Z"), Timeframe::kOneMinute)
+          .empty());
+  // Tuesday before the open and after the close (EST: 14:30Z-21:00Z).
+  EXPECT_TRUE(
+      Gen("AAPL", Range("2024-01-02T00:00:00Z", "2024-01-02T14:30:00Z"), Timeframe::kOneMinute)
+          .empty());
+  EXPECT_TRUE(
+      Gen("AAPL", Range("2024-01-02T21:00:00Z", "2024-01-03T14:30:00Z"), Timeframe::kOneMinute)
+          .empty());
+  // Two weeks: ten sessions of 390 minutes, each inside 09:30-16:00 New York time.
+  const auto bars =
+      Gen("AAPL", Range("2024-01-01T00:00:00Z", "2024-01-15T00:00:00Z"), Timeframe::kOneMinute);
+  EXPECT_EQ(bars.size(), 10u * 390u);
+  std::map<int64_t, int> per_day;
+  for (const Bar& bar : bars) {
+    const int64_t seconds = bar.ts_ns / 1'000'000'000;
+    const int64_t day = UsEasternDays(seconds);
+    const auto session = UsRegularSession(day);
+    ASSERT_TRUE(session.has_value()) << bar;
+    EXPECT_GE(bar.ts_ns, session->open_ns) << bar;
+    EXPECT_LT(bar.ts_ns, session->close_ns) << bar;
+    ++per_day[day];
+  }
+  EXPECT_EQ(per_day.size(), 10u);
+  for (const auto& [day, count] : per_day) EXPECT_EQ(count, 390) << day;
+}
+
+TEST_F(FakeProviderTest, SessionFollowsDaylightSavingTime) {
+  const auto day = [](const std::string& date) {
+    return Gen("SPY", Range(date + "T00:00:00Z", date + "T23:59:59Z"), Timeframe::kOneMinute);
+  };
+  const auto before_spring = day("2024-03-08");  // Friday, EST
+  const auto after_spring = day("2024-03-11");   // Monday, EDT
+  const auto before_fall = day("2024-11-01");    // Friday, EDT
+  const auto after_fall = day("2024-11-04");     // Monday, EST
+  ASSERT_EQ(before_spring.size(), 390u);
+  ASSERT_EQ(after_spring.size(), 390u);
+  ASSERT_EQ(before_fall.size(), 390u);
+  ASSERT_EQ(after_fall.size(), 390u);
+  EXPECT_EQ(FormatRfc3339(before_spring.front().ts_ns), "2024-03-08T14:30:00Z");
+  EXPECT_EQ(FormatRfc3339(before_spring.back().ts_ns), "2024-03-08T20:59:00Z");
+  EXPECT_EQ(FormatRfc3339(after_spring.front().ts_ns), "2024-03-11T13:30:00Z");
+  EXPECT_EQ(FormatRfc3339(after_spring.back().ts_ns), "2024-03-11T19:59:00Z");
+  EXPECT_EQ(FormatRfc3339(before_fall.front().ts_ns), "2024-11-01T13:30:00Z");
+  EXPECT_EQ(FormatRfc3339(after_fall.front().ts_ns), "2024-11-04T14:30:00Z");
+}
+
+TEST_F(FakeProviderTest, AllHoursModeCoversEveryMinuteOfEveryDay) {
+  const FakeProvider::Options all_hours{.all_hours = true};
+  const auto saturday = Gen("BTC", Range("2024-01-06T00:00:00Z", "2024-01-07T00:00:00Z"),
+                            Timeframe::kOneMinute, all_hours);
+  ASSERT_EQ(saturday.size(), 1440u);
+  EXPECT_EQ(FormatRfc3339(saturday.front().ts_ns), "2024-01-06T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(saturday.back().ts_ns), "2024-01-06T23:59:00Z");
+  const TimeRange tuesday = Range("2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z");
+  const auto full = Gen("AAPL", tuesday, Timeframe::kOneMinute, all_hours);
+  ASSERT_EQ(full.size(), 1440u);
+  // A minute's bar does not depend on the mode: the session's bars are a slice of the 24 h ones.
+  const auto session = Gen("AAPL", tuesday, Timeframe::kOneMinute);
+  ASSERT_EQ(session.size(), 390u);
+  EXPECT_EQ(std::vector<Bar>(full.begin() + 14 * 60 + 30, full.begin() + 21 * 60), session);
+  EXPECT_EQ(Gen("AAPL", tuesday, Timeframe::kOneHour, all_hours).size(), 24u);
+  EXPECT_EQ(Gen("AAPL", tuesday, Timeframe::kOneDay, all_hours).size(), 1u);
+}
+
+TEST_F(FakeProviderTest, BarsKeepOhlcInvariantsAndAWalkThatIsContinuous) {
+  for (const std::string symbol : {"AAPL", "MSFT", "BRK.B", "Z", "SPY", "QQQ", "TSLA", "A1"}) {
+    const auto bars =
+        Gen(symbol, Range("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z"), Timeframe::kOneMinute);
+    ASSERT_EQ(bars.size(), 23u * 390u) << symbol;  // 23 weekdays in January 2024
+    for (size_t i = 0; i < bars.size(); ++i) {
+      const Bar& bar = bars[i];
+      ASSERT_EQ(bar.symbol.value(), symbol);
+      ASSERT_GT(bar.low, Price()) << bar;
+      ASSERT_LE(bar.low, std::min(bar.open, bar.close)) << bar;
+      ASSERT_GE(bar.high, std::max(bar.open, bar.close)) << bar;
+      ASSERT_GE(bar.vwap, bar.low) << bar;
+      ASSERT_LE(bar.vwap, bar.high) << bar;
+      ASSERT_GT(bar.volume, 0) << bar;
+      ASSERT_GT(bar.trade_count, 0) << bar;
+      ASSERT_LE(bar.trade_count, bar.volume) << bar;
+      ASSERT_LT(bar.volume, 1'000'000'000) << bar;
+      ASSERT_EQ(bar.ts_ns % kMinute, 0) << bar;
+      // A minute moves well under 1 %: the walk has small steps.
+      ASSERT_LT((bar.high - bar.low).units() * 100, bar.low.units()) << bar;
+      if (i > 0) {
+        ASSERT_GT(bar.ts_ns, bars[i - 1].ts_ns);
+        // Within a session each bar opens at the previous close.
+        if (bar.ts_ns - bars[i - 1].ts_ns == kMinute) {
+          ASSERT_EQ(bar.open, bars[i - 1].close);
+        }
+        // Never a jump that validation would flag as extreme (> 50 %).
+        ASSERT_LT((bar.open - bars[i - 1].close).units() * 2, bars[i - 1].close.units());
+        ASSERT_LT((bars[i - 1].close - bar.open).units() * 2, bars[i - 1].close.units());
+      }
+    }
+  }
+}
+
+TEST_F(FakeProviderTest, LongerTimeframesAreAlignedAndCountedPerSession) {
+  struct Case {
+    Timeframe tf;
+    size_t winter_bars;  // 2024-01-02, session 14:30Z-21:00Z
+    size_t summer_bars;  // 2024-07-02, session 13:30Z-20:00Z
+    const char* winter_first;
+    const char* summer_first;
+  };
+  const Case cases[] = {
+      {Timeframe::kFiveMinutes, 78, 78, "2024-01-02T14:30:00Z", "2024-07-02T13:30:00Z"},
+      {Timeframe::kFifteenMinutes, 26, 26, "2024-01-02T14:30:00Z", "2024-07-02T13:30:00Z"},
+      {Timeframe::kThirtyMinutes, 13, 13, "2024-01-02T14:30:00Z", "2024-07-02T13:30:00Z"},
+      {Timeframe::kOneHour, 7, 7, "2024-01-02T14:00:00Z", "2024-07-02T13:00:00Z"},
+      {Timeframe::kFourHours, 3, 2, "2024-01-02T12:00:00Z", "2024-07-02T12:00:00Z"},
+      {Timeframe::kOneDay, 1, 1, "2024-01-02T00:00:00Z", "2024-07-02T00:00:00Z"},
+  };
+  for (const Case& c : cases) {
+    const auto winter = Gen("AAPL", Range("2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"), c.tf);
+    const auto summer = Gen("AAPL", Range("2024-07-02T00:00:00Z", "2024-07-03T00:00:00Z"), c.tf);
+    ASSERT_EQ(winter.size(), c.winter_bars) << c.tf;
+    ASSERT_EQ(summer.size(), c.summer_bars) << c.tf;
+    EXPECT_EQ(FormatRfc3339(winter.front().ts_ns), c.winter_first) << c.tf;
+    EXPECT_EQ(FormatRfc3339(summer.front().ts_ns), c.summer_first) << c.tf;
+    for (const auto* bars : {&winter, &summer}) {
+      for (const Bar& bar : *bars) EXPECT_EQ(bar.ts_ns % c.tf.nanos(), 0) << c.tf << " " << bar;
+    }
+  }
+  // One daily bar per weekday, stamped at 00:00Z of its date.
+  const auto days =
+      Gen("AAPL", Range("2024-03-04T00:00:00Z", "2024-03-18T00:00:00Z"), Timeframe::kOneDay);
+  EXPECT_EQ(Timestamps(days),
+            (std::vector<std::string>{"2024-03-04T00:00:00Z", "2024-03-05T00:00:00Z",
+                                      "2024-03-06T00:00:00Z", "2024-03-07T00:00:00Z",
+                                      "2024-03-08T00:00:00Z", "2024-03-11T00:00:00Z",
+                                      "2024-03-12T00:00:00Z", "2024-03-13T00:00:00Z",
+                                      "2024-03-14T00:00:00Z", "2024-03-15T00:00:00Z"}));
+}
+
+TEST_F(FakeProviderTest, UnalignedRangesReturnOnlyBucketsStartingInside) {
+  const auto minutes =
+      Gen("AAPL", Range("2024-01-02T14:30:30Z", "2024-01-02T14:35:00Z"), Timeframe::kOneMinute);
+  EXPECT_EQ(Timestamps(minutes),
+            (std::vector<std::string>{"2024-01-02T14:31:00Z", "2024-01-02T14:32:00Z",
+                                      "2024-01-02T14:33:00Z", "2024-01-02T14:34:00Z"}));
+  // The 14:00Z hour bar starts before 14:30:30Z, so it is not in the range.
+  const auto hours =
+      Gen("AAPL", Range("2024-01-02T14:30:30Z", "2024-01-02T16:00:00Z"), Timeframe::kOneHour);
+  EXPECT_EQ(Timestamps(hours), std::vector<std::string>{"2024-01-02T15:00:00Z"});
+  EXPECT_TRUE(
+      Gen("AAPL", Range("2024-01-02T14:30:30Z", "2024-01-02T14:31:00Z"), Timeframe::kOneMinute)
+          .empty());
+}
+
+TEST_F(FakeProviderTest, LongerTimeframesAggregateTheMinuteBars) {
+  const TimeRange week = Range("2024-03-04T00:00:00Z", "2024-03-16T00:00:00Z");
+  const auto minutes = Gen("NVDA", week, Timeframe::kOneMinute);
+  for (Timeframe tf :
+       {Timeframe::kFiveMinutes, Timeframe::kOneHour, Timeframe::kFourHours, Timeframe::kOneDay}) {
+    const auto bars = Gen("NVDA", week, tf);
+    ASSERT_FALSE(bars.empty()) << tf;
+    size_t covered = 0;
+    for (const Bar& bar : bars) {
+      std::vector<Bar> inside;
+      for (const Bar& m : minutes) {
+        if (m.ts_ns >= bar.ts_ns && m.ts_ns < bar.ts_ns + tf.nanos()) inside.push_back(m);
+      }
+      ASSERT_FALSE(inside.empty()) << bar;
+      covered += inside.size();
+      int64_t volume = 0;
+      int64_t trades = 0;
+      Price high = inside.front().high;
+      Price low = inside.front().low;
+      for (const Bar& m : inside) {
+        volume += m.volume;
+        trades += m.trade_count;
+        high = std::max(high, m.high);
+        low = std::min(low, m.low);
+      }
+      EXPECT_EQ(bar.open, inside.front().open) << tf << " " << bar;
+      EXPECT_EQ(bar.close, inside.back().close) << tf << " " << bar;
+      EXPECT_EQ(bar.high, high) << tf << " " << bar;
+      EXPECT_EQ(bar.low, low) << tf << " " << bar;
+      EXPECT_EQ(bar.volume, volume) << tf << " " << bar;
+      EXPECT_EQ(bar.trade_count, trades) << tf << " " << bar;
+      EXPECT_GE(bar.vwap, low) << tf << " " << bar;
+      EXPECT_LE(bar.vwap, high) << tf << " " << bar;
+    }
+    EXPECT_EQ(covered, minutes.size()) << tf;
+  }
+}
+
+TEST_F(FakeProviderTest, EmptySymbolIsInvalidArgument) {
+  FakeProvider provider(time());
+  auto bars = RunAsync(provider.FetchBars(
+      Symbol(), Range("2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"), Timeframe::kOneMinute));
+  EXPECT_EQ(bars.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FakeProviderTest, TooManyBarsIsOutOfRange) {
+  const TimeRange month = Range("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z");
+  EXPECT_EQ(FakeProvider::Generate(Sym("AAPL"), month, Timeframe::kOneMinute, {.max_bars = 1000})
+                .status()
+                .code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(FakeProvider::Generate(Sym("AAPL"), month, Timeframe::kOneMinute,
+                                   {.all_hours = true, .max_bars = 1000})
+                .status()
+                .code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(
+      FakeProvider::Generate(Sym("AAPL"), month, Timeframe::kOneDay, {.max_bars = 23}).ok());
+}
+
+TEST_F(FakeProviderTest, RangesAtTheEdgesOfTimeAreEmptyNotBroken) {
+  const auto early = TimeRange::Create(std::numeric_limits<int64_t>::min(),
+                                       std::numeric_limits<int64_t>::min() + kDay)
+                         .value();
+  const auto late = TimeRange::Create(std::numeric_limits<int64_t>::max() - kDay,
+                                      std::numeric_limits<int64_t>::max())
+                        .value();
+  for (Timeframe tf : Timeframe::kAll) {
+    EXPECT_TRUE(Gen("AAPL", early, tf).empty()) << tf;
+    EXPECT_TRUE(Gen("AAPL", late, tf).empty()) << tf;
+  }
+  // Before 1970 works like any other time.
+  EXPECT_EQ(
+      Gen("AAPL", Range("1969-12-31T00:00:00Z", "1970-01-01T00:00:00Z"), Timeframe::kOneMinute)
+          .size(),
+      390u);
+}
+
+TEST_F(FakeProviderTest, FetchBarsCompletesAsynchronously) {
+  FakeProvider provider(time());
+  bool done = false;
+  boost::asio::co_spawn(
+      io(),
+      [&]() -> awaitable<void> {
+        auto bars = co_await provider.FetchBars(
+            Sym("AAPL"), Range("2024-01-02T14:30:00Z", "2024-01-02T14:31:00Z"),
+            Timeframe::kOneMinute);
+        EXPECT_TRUE(bars.ok());
+        done = true;
+      },
+      boost::asio::detached);
+  EXPECT_FALSE(done) << "FetchBars completed inline, inside co_spawn";
+  Poll();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(time().elapsed(), 0s);
+}
+
+TEST_F(FakeProviderTest, LatencyIsWaitedOnTheTimeSourceAndIsCancellable) {
+  FakeProvider provider(time(), {.latency = 250ms});
+  const TimeRange range = Range("2024-01-02T14:30:00Z", "2024-01-02T14:35:00Z");
+  const auto bars = Fetch(provider, "AAPL", range, Timeframe::kOneMinute);
+  EXPECT_EQ(bars.size(), 5u);
+  EXPECT_EQ(time().elapsed(), 250ms);
+  auto raced = RunAsync([&]() -> awaitable<bool> {
+    auto result = co_await (provider.FetchBars(Sym("AAPL"), range, Timeframe::kOneMinute) ||
+                            time().SleepFor(100ms));
+    co_return result.index() == 1;
+  }());
+  EXPECT_TRUE(raced);
+  EXPECT_EQ(time().elapsed(), 350ms);
+}
+
+}  // namespace
+}  // namespace marketpipe
