@@ -189,6 +189,8 @@ FakeProvider::FakeProvider(TimeSource& time, Options options) : time_(&time), op
 
 boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FakeProvider::FetchBars(
     Symbol symbol, TimeRange range, Timeframe timeframe) {
+  // No co_return inside try/catch: GCC 12 can destroy coroutine locals twice there.
+  bool cancelled = false;
   try {
     if (options_.latency > TimeSource::Duration::zero()) {
       co_await time_->SleepFor(options_.latency);
@@ -198,6 +200,9 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FakeProvider::FetchBars
     }
   } catch (const boost::system::system_error& e) {
     if (e.code() != boost::asio::error::operation_aborted) throw;
+    cancelled = true;
+  }
+  if (cancelled) {
     co_return absl::CancelledError(
         absl::StrCat("fake provider: FetchBars(", symbol.value(), ") cancelled"));
   }

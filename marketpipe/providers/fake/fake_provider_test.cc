@@ -67,12 +67,31 @@ TEST_F(FakeProviderTest, IsNamedFake) {
 }
 
 TEST_F(FakeProviderTest, FirstBarOfAaplOn20240102IsTheRecordedGoldenValue) {
-  // Changing the generator changes every stored fake data set: update this on purpose only.
+  // Recorded from the generator. A change here changes every fake data set (stored stores,
+  // benchmarks, docs): update these literals on purpose only.
   FakeProvider provider(time());
-  const auto bars = Fetch(provider, "AAPL", Range("2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"),
-                          Timeframe::kOneMinute);
-  ASSERT_EQ(bars.size(), 390u);
-  EXPECT_EQ(bars.front().ToString(), "GOLDEN");
+  const TimeRange day = Range("2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z");
+  const auto minutes = Fetch(provider, "AAPL", day, Timeframe::kOneMinute);
+  ASSERT_EQ(minutes.size(), 390u);
+  EXPECT_EQ(minutes.front().ToString(),
+            "AAPL 2024-01-02T14:30:00Z o=463.5645 h=463.6386 l=463.3200 c=463.4377 v=74371 "
+            "n=783 vwap=463.4654");
+  Bar expected;
+  expected.symbol = Sym("AAPL");
+  expected.ts_ns = Ns("2024-01-02T14:30:00Z");
+  expected.open = Price::FromUnits(4'635'645);
+  expected.high = Price::FromUnits(4'636'386);
+  expected.low = Price::FromUnits(4'633'200);
+  expected.close = Price::FromUnits(4'634'377);
+  expected.volume = 74'371;
+  expected.trade_count = 783;
+  expected.vwap = Price::FromUnits(4'634'654);
+  EXPECT_EQ(minutes.front(), expected);
+  const auto daily = Fetch(provider, "AAPL", day, Timeframe::kOneDay);
+  ASSERT_EQ(daily.size(), 1u);
+  EXPECT_EQ(daily.front().ToString(),
+            "AAPL 2024-01-02T00:00:00Z o=463.5645 h=466.8354 l=461.8364 c=463.5047 v=14348795 "
+            "n=151232 vwap=464.2377");
 }
 
 TEST_F(FakeProviderTest, SameBarsTwiceAndAcrossInstances) {

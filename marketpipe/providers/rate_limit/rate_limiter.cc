@@ -199,24 +199,30 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
   waiter->head_since = time_.Now();
   waiter->pos = queue_.insert(queue_.end(), waiter);
   QueueGuard guard(waiter);
+  // Kept out of the co_await expressions below: GCC 12 mishandles temporaries with non-trivial
+  // destructors there, and `co_return` inside `try`, so both only hold trivial values.
+  Waiter* const self = waiter.get();
+  const std::weak_ptr<Waiter> weak_self = waiter;
+  bool granted = false;
+  bool cancelled = false;
   try {
-    // `this` may be destroyed while we are suspended: check waiter->owner after every wait.
-    while (waiter->owner != nullptr) {
-      if (queue_.front() != waiter) {
+    // `this` may be destroyed while we are suspended: check self->owner after every wait.
+    while (!granted && self->owner != nullptr) {
+      if (queue_.front().get() != self) {
         co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
                                              void(boost::system::error_code)>(
-            [waiter](auto handler) {
+            [self, weak = &weak_self](auto handler) {
               auto parked =
                   std::make_unique<ParkedHandlerImpl<decltype(handler)>>(std::move(handler));
-              if (waiter->owner == nullptr || waiter->owner->queue_.front() == waiter) {
+              if (self->owner == nullptr || self->owner->queue_.front().get() == self) {
                 parked->Complete({}, /*from_slot=*/false);
                 return;
               }
               auto slot = boost::asio::get_associated_cancellation_slot(parked->handler);
-              waiter->parked = std::move(parked);
+              self->parked = std::move(parked);
               if (slot.is_connected()) {
                 // Parking has no side effects, so every cancellation type may abort it.
-                slot.assign([weak = std::weak_ptr<Waiter>(waiter)](boost::asio::cancellation_type) {
+                slot.assign([weak = *weak](boost::asio::cancellation_type) {
                   auto w = weak.lock();
                   if (!w) return;
                   if (auto p = std::move(w->parked)) {
@@ -231,17 +237,21 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
       const auto now = time_.Now();
       const auto ready = ReadyAt(n, now);
       if (ready <= now) {
-        Take(n, waiter->head_since);
-        co_return absl::OkStatus();  // the guard unlinks us and wakes the next waiter
+        Take(n, self->head_since);
+        granted = true;  // the guard unlinks us and wakes the next waiter
+      } else {
+        co_await time_.SleepFor(ready - now);
       }
-      co_await time_.SleepFor(ready - now);
     }
   } catch (const boost::system::system_error& e) {
     if (e.code() != boost::asio::error::operation_aborted) throw;
-    co_return absl::CancelledError(absl::StrCat("rate limiter: Acquire(", n, ") cancelled"));
+    cancelled = true;
   }
+  if (granted) co_return absl::OkStatus();
   co_return absl::CancelledError(
-      absl::StrCat("rate limiter: Acquire(", n, ") abandoned: the limiter was destroyed"));
+      cancelled
+          ? absl::StrCat("rate limiter: Acquire(", n, ") cancelled")
+          : absl::StrCat("rate limiter: Acquire(", n, ") abandoned: the limiter was destroyed"));
 }
 
 bool RateLimiter::TryAcquire(int64_t n) {

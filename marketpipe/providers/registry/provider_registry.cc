@@ -1,0 +1,99 @@
+#include "marketpipe/providers/registry/provider_registry.h"
+
+#include <cstdlib>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "marketpipe/net/client/http_client.h"
+#include "marketpipe/providers/alpaca/alpaca_client.h"
+#include "marketpipe/providers/fake/fake_provider.h"
+#include "marketpipe/providers/rate_limit/rate_limiter.h"
+
+namespace marketpipe {
+namespace {
+
+// The Alpaca provider with the HTTP client and rate limiter it owns (declared in the order
+// they must be destroyed in reverse).
+class OwningAlpacaProvider final : public Provider {
+ public:
+  OwningAlpacaProvider(std::unique_ptr<net::HttpClient> http, std::unique_ptr<RateLimiter> limiter)
+      : http_(std::move(http)), limiter_(std::move(limiter)) {}
+
+  absl::Status Init(TimeSource& time, alpaca::AlpacaOptions options) {
+    auto client = alpaca::AlpacaClient::Create(*http_, time, *limiter_, std::move(options));
+    if (!client.ok()) return client.status();
+    client_ = *std::move(client);
+    return absl::OkStatus();
+  }
+
+  std::string name() const override { return client_->name(); }
+
+  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(
+      Symbol symbol, TimeRange range, Timeframe timeframe) override {
+    return client_->FetchBars(std::move(symbol), range, timeframe);
+  }
+
+ private:
+  std::unique_ptr<net::HttpClient> http_;
+  std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<alpaca::AlpacaClient> client_;
+};
+
+}  // namespace
+
+EnvLookup ProcessEnvironment() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::vector<std::string> ProviderNames() { return {"alpaca", "fake"}; }
+
+absl::StatusOr<std::unique_ptr<Provider>> MakeProvider(const ProviderConfig& config,
+                                                       const ProviderContext& context) {
+  if (context.time == nullptr) return absl::InvalidArgumentError("provider: no time source");
+  if (config.name == "fake") {
+    FakeProviderOptions options;
+    options.all_hours = config.all_hours;
+    return std::unique_ptr<Provider>(std::make_unique<FakeProvider>(*context.time, options));
+  }
+  if (config.name != "alpaca") {
+    return absl::InvalidArgumentError(absl::StrCat("unknown provider \"", config.name,
+                                                   "\"; known providers: ",
+                                                   absl::StrJoin(ProviderNames(), ", ")));
+  }
+  const EnvLookup env = context.env ? context.env : ProcessEnvironment();
+  auto key = env("ALPACA_KEY");
+  auto secret = env("ALPACA_SECRET");
+  if (!key || !secret) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "provider alpaca needs credentials: set ", !key ? "ALPACA_KEY" : "",
+        !key && !secret ? " and " : "", !secret ? "ALPACA_SECRET" : "", " in the environment"));
+  }
+  alpaca::AlpacaOptions options;
+  options.key_id = *key;
+  options.secret = *secret;
+  options.feed = config.feed;
+  if (!config.base_url.empty()) {
+    options.base_url = config.base_url;
+  } else if (auto url = env("ALPACA_BASE_URL")) {
+    options.base_url = *url;
+  }
+  options.log = context.log;
+  if (auto s = alpaca::ValidateOptions(options); !s.ok()) return s;
+  auto limiter = RateLimiter::PerMinute(*context.time, config.requests_per_minute, config.burst);
+  if (!limiter.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("provider alpaca: bad rate limit: ", limiter.status().message()));
+  }
+  auto http = std::make_unique<net::HttpClient>(context.executor, *context.time);
+  auto provider = std::make_unique<OwningAlpacaProvider>(std::move(http), *std::move(limiter));
+  if (auto s = provider->Init(*context.time, std::move(options)); !s.ok()) return s;
+  return std::unique_ptr<Provider>(std::move(provider));
+}
+
+}  // namespace marketpipe
