@@ -248,17 +248,41 @@ struct Deadline {
   const char* phase = "";
   std::function<void()> on_expire;
   bool expired = false;
+  bool operations_done = false;
 };
 
 // Sleeps on the injected clock until `d.at` passes without having been pushed back.
 awaitable<void> Watch(TimeSource& time, Deadline& d) {
-  for (;;) {
-    const auto at = d.at;
-    co_await time.SleepUntil(at);
-    if (time.Now() >= d.at) break;
+  try {
+    for (;;) {
+      const auto at = d.at;
+      co_await time.SleepUntil(at);
+      if (time.Now() >= d.at) break;
+    }
+  } catch (const boost::system::system_error&) {
+    // Cancelled: either the operations finished, or whoever awaits Send gave up on it. Then the
+    // pending operation must end now too, whether or not it honours cancellation itself.
+    if (!d.operations_done && d.on_expire) d.on_expire();
+    throw;
   }
   d.expired = true;
   if (d.on_expire) d.on_expire();
+}
+
+// Runs `steps` (which reports failures through captured state and must not throw) against a
+// watchdog on `d`.
+template <class Steps>
+awaitable<void> RaceDeadline(TimeSource& time, Deadline& d, Steps& steps) {
+  auto run = [&]() -> awaitable<void> {
+    co_await steps();
+    d.operations_done = true;
+  };
+  co_await (run() || Watch(time, d));
+}
+
+awaitable<bool> Cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
 }
 
 struct IoResult {
@@ -465,9 +489,12 @@ awaitable<absl::StatusOr<std::unique_ptr<Connection>>> HttpClient::Impl::Connect
       if (!d.expired) exception = std::current_exception();
     }
   };
-  co_await (steps() || Watch(time, d));
+  co_await RaceDeadline(time, d, steps);
 
   if (exception) std::rethrow_exception(exception);
+  if (co_await Cancelled()) {
+    co_return absl::CancelledError(absl::StrCat("cancelled connecting to ", host_port, Where(r)));
+  }
   if (d.expired) {
     co_return absl::DeadlineExceededError(absl::StrCat("timed out ", d.phase, " ", host_port,
                                                        " after ", DurationText(options.connect_timeout),
@@ -501,11 +528,15 @@ awaitable<Exchange> HttpClient::Impl::RoundTrip(Connection& conn, const Message&
       if (!d.expired) io.exception = std::current_exception();
     }
   };
-  co_await (steps() || Watch(time, d));
+  co_await RaceDeadline(time, d, steps);
   if (io.exception) std::rethrow_exception(io.exception);
 
   Exchange out;
   const std::string host_port = HostPort(r);
+  if (co_await Cancelled()) {
+    out.status = absl::CancelledError(absl::StrCat("cancelled ", d.phase, " ", host_port, Where(r)));
+    co_return out;
+  }
   if (!io.write_error && !io.read_error && parser.is_done()) {
     out.keep_alive = parser.get().keep_alive() && !parser.need_eof() && io.leftover_bytes == 0 &&
                      !d.expired;

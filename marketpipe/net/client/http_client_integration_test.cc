@@ -12,6 +12,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -567,6 +568,28 @@ TEST_F(HttpClientIntegrationTest, TlsHandshakeTimeoutOnARealClockNamesThePhase) 
 
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
   EXPECT_THAT(r.status().message(), HasSubstr("TLS handshake with " + HostPort(server.port())));
+}
+
+TEST_F(HttpClientIntegrationTest, SendAbandonedByItsCallerClosesItsConnection) {
+  std::promise<void> client_closed;
+  LoopbackServer server({[&](Peer& p) {
+    if (!p.ReadRequest()) return;
+    OnIoThread([&] { time().Advance(1s); });  // the caller's patience runs out; no answer
+    p.WaitForClose();
+    client_closed.set_value();
+  }});
+  HttpClient client(io(), time());
+
+  const size_t winner = RunAsync([&]() -> boost::asio::awaitable<size_t> {
+    using namespace boost::asio::experimental::awaitable_operators;
+    auto result = co_await (client.Send(Get(server.port())) || time().SleepFor(1s));
+    co_return result.index();
+  }());
+
+  EXPECT_EQ(winner, 1u);
+  // A bound for the failure case, not a sleep: the close has already happened when this passes.
+  EXPECT_EQ(client_closed.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(client.idle_connections(), 0u);
 }
 
 // ---- TLS ----------------------------------------------------------------------------------------

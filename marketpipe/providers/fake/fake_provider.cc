@@ -189,7 +189,6 @@ FakeProvider::FakeProvider(TimeSource& time, Options options) : time_(&time), op
 
 boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FakeProvider::FetchBars(
     Symbol symbol, TimeRange range, Timeframe timeframe) {
-  // No co_return inside try/catch: GCC 12 can destroy coroutine locals twice there.
   bool cancelled = false;
   try {
     if (options_.latency > TimeSource::Duration::zero()) {

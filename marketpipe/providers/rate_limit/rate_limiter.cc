@@ -199,8 +199,9 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
   waiter->head_since = time_.Now();
   waiter->pos = queue_.insert(queue_.end(), waiter);
   QueueGuard guard(waiter);
-  // Kept out of the co_await expressions below: GCC 12 mishandles temporaries with non-trivial
-  // destructors there, and `co_return` inside `try`, so both only hold trivial values.
+  // The initiation lambda below captures only trivial values: GCC 12 destroys the captures of a
+  // lambda temporary inside a co_await expression twice (a shared_ptr capture is a
+  // use-after-free under ASan).
   Waiter* const self = waiter.get();
   const std::weak_ptr<Waiter> weak_self = waiter;
   bool granted = false;
