@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -29,6 +30,7 @@
 #include "testing/environment.h"
 #include "testing/kit_internal.h"
 #include "testing/sharding.h"
+#include "testing/supervisor.h"
 
 namespace {
 
@@ -91,7 +93,7 @@ class Watchdog : public testing::EmptyTestEventListener {
  private:
   void Loop() {
     std::unique_lock<std::mutex> lock(mu_);
-    const auto limit = 2 * budget_ + std::chrono::seconds(5);
+    const auto limit = 2 * budget_ + std::min<std::chrono::milliseconds>(budget_, std::chrono::seconds(5));
     while (!stop_) {
       if (running_.empty()) {
         cv_.wait(lock);
@@ -129,6 +131,13 @@ class Watchdog : public testing::EmptyTestEventListener {
 int main(int argc, char** argv) {
   std::string manifest_path = TakeFlag(&argc, argv, "mp_timing_manifest");
   std::string case_timeout = TakeFlag(&argc, argv, "mp_case_timeout");
+  // Supervised child: the parent chose the cases (--gtest_filter) and reports on this process.
+  const std::string progress_path =
+      Env(testing::kit_internal::kChildEnv) ? Env(testing::kit_internal::kChildEnv) : "";
+  const char* progress_file = progress_path.empty() ? nullptr : progress_path.c_str();
+  // Processes the cases start (tests of test binaries) must not think they are children too.
+  unsetenv(testing::kit_internal::kChildEnv);
+  const std::vector<std::string> original_args(argv + 1, argv + argc);
   if (manifest_path.empty() && Env("MP_TIMING_MANIFEST")) manifest_path = Env("MP_TIMING_MANIFEST");
   if (case_timeout.empty() && Env("MP_TEST_CASE_TIMEOUT")) case_timeout = Env("MP_TEST_CASE_TIMEOUT");
 
@@ -146,12 +155,13 @@ int main(int argc, char** argv) {
   if (total < 1 || index < 0 || index >= total) {
     Die("bad shard settings: index " + std::to_string(index) + " of " + std::to_string(total));
   }
-  if (total > 1) {
+  if (total > 1 && !progress_file) {
     setenv("TEST_TOTAL_SHARDS", std::to_string(total).c_str(), 1);
     setenv("TEST_SHARD_INDEX", std::to_string(index).c_str(), 1);
   }
   unsetenv("GTEST_TOTAL_SHARDS");
   unsetenv("GTEST_SHARD_INDEX");
+  if (progress_file) total = 1;  // already partitioned by the parent
   if (const char* status = Env("TEST_SHARD_STATUS_FILE")) {
     std::ofstream touch(status, std::ios::app);
     if (!touch) Die(std::string("cannot touch TEST_SHARD_STATUS_FILE ") + status);
@@ -213,10 +223,39 @@ int main(int argc, char** argv) {
   }
   testing::kit_internal::SetCaseBudget(budget);
 
+  if (progress_file) {
+    unit.listeners().Append(new testing::kit_internal::ProgressListener(progress_file));
+    unit.listeners().Append(new Watchdog(budget));  // gtest owns and deletes them
+    return RUN_ALL_TESTS();
+  }
+
   std::printf("[ marketpipe ] worker %s: %zu of %zu cases (%s), case budget %.1f s\n",
               testing::WorkerId().c_str(), mine.size(), cases.size(), partition.c_str(),
               budget.count() / 1000.0);
   std::fflush(stdout);
+
+  // Run the cases in a supervised child so a stuck or crashing case cannot take the cases after
+  // it down with it (see supervisor.h). Listing, and MP_TEST_NO_SUPERVISOR=1, run in-process.
+  const bool supervise = !Env("MP_TEST_NO_SUPERVISOR") && !GTEST_FLAG_GET(list_tests) &&
+                         !mine.empty() && GTEST_FLAG_GET(repeat) == 1;
+  if (supervise) {
+    testing::kit_internal::SuperviseRequest request;
+    request.self = "/proc/self/exe";
+    request.args = original_args;
+    char timeout_arg[64];
+    std::snprintf(timeout_arg, sizeof timeout_arg, "--mp_case_timeout=%.3f",
+                  budget.count() / 1000.0);
+    request.args.push_back(timeout_arg);
+    request.cases = mine;
+    if (const char* xml = Env("XML_OUTPUT_FILE")) request.xml_output = xml;
+    const char* tmp = Env("TEST_TMPDIR") ? Env("TEST_TMPDIR") : (Env("TMPDIR") ? Env("TMPDIR") : "/tmp");
+    std::string work = std::string(tmp) + "/mp-supervisor-XXXXXX";
+    if (!mkdtemp(work.data())) Die("cannot create a scratch directory under " + std::string(tmp));
+    request.work_dir = work;
+    const int rc = testing::kit_internal::Supervise(request);
+    std::filesystem::remove_all(work);
+    return rc;
+  }
 
   auto* watchdog = new Watchdog(budget);
   unit.listeners().Append(watchdog);  // gtest owns and deletes it

@@ -5,6 +5,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/detached.hpp>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -59,6 +62,21 @@ TEST_F(Misbehaving, LeavesTimerPending) {
       io(), [this]() -> boost::asio::awaitable<void> { co_await time().SleepFor(std::chrono::seconds(5)); },
       boost::asio::detached);
   Poll();
+}
+
+// Blocks outside the event loop (a read nobody will ever answer): only the watchdog ends it.
+TEST_F(Misbehaving, HangsOutsideTheLoop) {
+  Report("START");
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  char byte;
+  ASSERT_GE(read(fds[0], &byte, 1), 0);
+}
+
+TEST_F(Misbehaving, Crashes) {
+  Report("START");
+  std::fflush(stdout);
+  std::raise(SIGSEGV);
 }
 
 TEST_F(Misbehaving, RunsAfterTheStuckOne) { Report("RAN"); }

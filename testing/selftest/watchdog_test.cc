@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
+
+#include "testing/environment.h"
 
 #include "testing/selftest/subprocess.h"
 
@@ -37,6 +41,53 @@ TEST(WatchdogTest, CaseThatLeavesATimerPendingFails) {
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("due at t=5s"), std::string::npos) << r.output;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(WatchdogTest, CaseStuckOutsideTheLoopFailsByNameAndTheNextCaseRunsInAFreshProcess) {
+  const std::string xml = CaseTempDir() + "/test.xml";
+  ChildResult r = RunChild({RunfilesPath("testing/selftest/kit_fixture_cases"),
+                            "--gtest_filter=Misbehaving.HangsOutsideTheLoop:Misbehaving.RunsAfter*",
+                            "--mp_case_timeout=0.2"},
+                           {{"XML_OUTPUT_FILE", xml}});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("[ watchdog ] case Misbehaving.HangsOutsideTheLoop is stuck"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("case Misbehaving.HangsOutsideTheLoop stuck"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("RAN Misbehaving.RunsAfterTheStuckOne"), std::string::npos) << r.output;
+  const std::string report = ReadFile(xml);
+  EXPECT_NE(report.find("name=\"HangsOutsideTheLoop\" classname=\"Misbehaving\""),
+            std::string::npos)
+      << report;
+  EXPECT_NE(report.find("<failure message=\"Misbehaving.HangsOutsideTheLoop stuck"),
+            std::string::npos)
+      << report;
+  EXPECT_NE(report.find("name=\"RunsAfterTheStuckOne\""), std::string::npos) << report;
+}
+
+TEST(WatchdogTest, CrashingCaseFailsByNameAndTheNextCaseStillRuns) {
+  const std::string xml = CaseTempDir() + "/test.xml";
+  ChildResult r = RunChild({RunfilesPath("testing/selftest/kit_fixture_cases"),
+                            "--gtest_filter=Cases.C00:Misbehaving.Crashes:Misbehaving.RunsAfter*"},
+                           {{"XML_OUTPUT_FILE", xml}});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("case Misbehaving.Crashes crashed: killed by signal 11"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("RAN Misbehaving.RunsAfterTheStuckOne"), std::string::npos) << r.output;
+  const std::string report = ReadFile(xml);
+  // The case that passed before the crash is still reported (recovered from the progress file).
+  EXPECT_NE(report.find("name=\"C00\" classname=\"Cases\""), std::string::npos) << report;
+  EXPECT_NE(report.find("<failure message=\"Misbehaving.Crashes crashed"), std::string::npos)
+      << report;
 }
 
 TEST(WatchdogTest, BadCaseTimeoutIsAClearError) {

@@ -88,7 +88,8 @@ std::string HostPort(const HttpRequest& r) {
 }
 
 std::string HostHeader(const HttpRequest& r) {
-  const bool default_port = (r.scheme == "https" && r.port == 443) || (r.scheme == "http" && r.port == 80);
+  const bool default_port =
+      (r.scheme == "https" && r.port == 443) || (r.scheme == "http" && r.port == 80);
   if (!default_port) return HostPort(r);
   const std::string host = BareHost(r.host);
   return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]") : host;
@@ -135,11 +136,13 @@ absl::Status Validate(const HttpRequest& r) {
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported URL scheme \"", r.scheme, "\" (want http or https)", Where(r)));
   }
-  if (r.host.empty() || HasControlChar(r.host, false) || r.host.find_first_of(" /?#@") != std::string::npos) {
+  if (r.host.empty() || HasControlChar(r.host, false) ||
+      r.host.find_first_of(" /?#@") != std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("invalid host", Where(r)));
   }
   if (r.port == 0) return absl::InvalidArgumentError(absl::StrCat("invalid port 0", Where(r)));
-  if (!IsToken(r.method)) return absl::InvalidArgumentError(absl::StrCat("invalid method", Where(r)));
+  if (!IsToken(r.method))
+    return absl::InvalidArgumentError(absl::StrCat("invalid method", Where(r)));
   if (r.target.empty() || r.target.front() != '/' || HasControlChar(r.target, false) ||
       r.target.find(' ') != std::string::npos) {
     return absl::InvalidArgumentError(
@@ -278,11 +281,6 @@ awaitable<void> RaceDeadline(TimeSource& time, Deadline& d, Steps& steps) {
     d.operations_done = true;
   };
   co_await (run() || Watch(time, d));
-}
-
-awaitable<bool> Cancelled() {
-  auto state = co_await asio::this_coro::cancellation_state;
-  co_return state.cancelled() != asio::cancellation_type::none;
 }
 
 struct IoResult {
@@ -441,8 +439,8 @@ awaitable<absl::StatusOr<std::unique_ptr<Connection>>> HttpClient::Impl::Connect
           co_await resolver.async_resolve(host, std::to_string(r.port), flags, kAsTuple);
       if (d.expired) co_return;
       if (resolve_error) {
-        status = absl::UnavailableError(absl::StrCat("cannot resolve host ", host, ": ",
-                                                     resolve_error.message(), Where(r)));
+        status = absl::UnavailableError(
+            absl::StrCat("cannot resolve host ", host, ": ", resolve_error.message(), Where(r)));
         co_return;
       }
 
@@ -452,7 +450,8 @@ awaitable<absl::StatusOr<std::unique_ptr<Connection>>> HttpClient::Impl::Connect
           co_await asio::async_connect(conn->socket(), endpoints, kAsTuple);
       if (d.expired) co_return;
       if (connect_error == asio::error::connection_refused) {
-        status = absl::UnavailableError(absl::StrCat("connection refused by ", host_port, Where(r)));
+        status =
+            absl::UnavailableError(absl::StrCat("connection refused by ", host_port, Where(r)));
         co_return;
       }
       if (connect_error) {
@@ -468,7 +467,8 @@ awaitable<absl::StatusOr<std::unique_ptr<Connection>>> HttpClient::Impl::Connect
       SSL* ssl_handle = conn->tls->native_handle();
       // SNI carries names only (RFC 6066 section 3); an IP is checked against the IP SANs.
       if (!IsIpLiteral(host) && SSL_set_tlsext_host_name(ssl_handle, host.c_str()) != 1) {
-        status = absl::InvalidArgumentError(absl::StrCat("TLS: cannot use ", host, " as SNI", Where(r)));
+        status =
+            absl::InvalidArgumentError(absl::StrCat("TLS: cannot use ", host, " as SNI", Where(r)));
         co_return;
       }
       if (options.verify_peer) conn->tls->set_verify_callback(VerifyHostName(host));
@@ -484,21 +484,26 @@ awaitable<absl::StatusOr<std::unique_ptr<Connection>>> HttpClient::Impl::Connect
         status = absl::UnavailableError(
             absl::StrCat("TLS handshake with ", host_port, " failed: ", detail, Where(r)));
       }
+    } catch (const boost::system::system_error& e) {
+      // A cancellation (the watchdog's, or our caller's) surfacing at the next co_await. The
+      // checks after the race say which; this only keeps a half-made connection from passing.
+      status = absl::UnavailableError(
+          absl::StrCat("cannot connect to ", host_port, ": ", e.code().message(), Where(r)));
     } catch (...) {
-      // After expiry the watchdog's cancellation may surface here; the timeout is the story.
-      if (!d.expired) exception = std::current_exception();
+      exception = std::current_exception();
     }
   };
   co_await RaceDeadline(time, d, steps);
 
   if (exception) std::rethrow_exception(exception);
-  if (co_await Cancelled()) {
+  // Read the state directly: co_await on an awaitable would throw in a cancelled coroutine.
+  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
     co_return absl::CancelledError(absl::StrCat("cancelled connecting to ", host_port, Where(r)));
   }
   if (d.expired) {
-    co_return absl::DeadlineExceededError(absl::StrCat("timed out ", d.phase, " ", host_port,
-                                                       " after ", DurationText(options.connect_timeout),
-                                                       " (connect_timeout)", Where(r)));
+    co_return absl::DeadlineExceededError(
+        absl::StrCat("timed out ", d.phase, " ", host_port, " after ",
+                     DurationText(options.connect_timeout), " (connect_timeout)", Where(r)));
   }
   if (!status.ok()) co_return status;
   opened.fetch_add(1, std::memory_order_relaxed);
@@ -524,8 +529,11 @@ awaitable<Exchange> HttpClient::Impl::RoundTrip(Connection& conn, const Message&
       } else {
         co_await WriteAndRead(*conn.plain, message, parser, time, options.read_timeout, d, io);
       }
+    } catch (const boost::system::system_error& e) {
+      // A cancellation surfacing at the next co_await; classified below like a failed read.
+      if (!io.write_error && !io.read_error) io.read_error = e.code();
     } catch (...) {
-      if (!d.expired) io.exception = std::current_exception();
+      io.exception = std::current_exception();
     }
   };
   co_await RaceDeadline(time, d, steps);
@@ -533,27 +541,29 @@ awaitable<Exchange> HttpClient::Impl::RoundTrip(Connection& conn, const Message&
 
   Exchange out;
   const std::string host_port = HostPort(r);
-  if (co_await Cancelled()) {
-    out.status = absl::CancelledError(absl::StrCat("cancelled ", d.phase, " ", host_port, Where(r)));
+  // Read the state directly: co_await on an awaitable would throw in a cancelled coroutine.
+  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+    out.status =
+        absl::CancelledError(absl::StrCat("cancelled ", d.phase, " ", host_port, Where(r)));
     co_return out;
   }
   if (!io.write_error && !io.read_error && parser.is_done()) {
-    out.keep_alive = parser.get().keep_alive() && !parser.need_eof() && io.leftover_bytes == 0 &&
-                     !d.expired;
+    out.keep_alive =
+        parser.get().keep_alive() && !parser.need_eof() && io.leftover_bytes == 0 && !d.expired;
     out.response = ToResponse(parser.release());
     co_return out;
   }
   if (d.expired) {
-    out.status = absl::DeadlineExceededError(absl::StrCat("timed out ", d.phase, " ", host_port,
-                                                          " after ", DurationText(options.read_timeout),
-                                                          " (read_timeout)", Where(r)));
+    out.status = absl::DeadlineExceededError(
+        absl::StrCat("timed out ", d.phase, " ", host_port, " after ",
+                     DurationText(options.read_timeout), " (read_timeout)", Where(r)));
     co_return out;
   }
   if (io.write_error) {
     out.nothing_received = true;
-    out.status = absl::UnavailableError(absl::StrCat("connection to ", host_port,
-                                                     " failed while sending the request: ",
-                                                     io.write_error.message(), Where(r)));
+    out.status = absl::UnavailableError(
+        absl::StrCat("connection to ", host_port,
+                     " failed while sending the request: ", io.write_error.message(), Where(r)));
     co_return out;
   }
 
@@ -568,9 +578,9 @@ awaitable<Exchange> HttpClient::Impl::RoundTrip(Connection& conn, const Message&
   } else if (!parser.got_some() && IsClosedOrReset(ec)) {
     out.nothing_received = true;
     const bool reset = ec == asio::error::connection_reset || ec == asio::error::connection_aborted;
-    out.status = absl::UnavailableError(absl::StrCat("connection ", reset ? "reset" : "closed",
-                                                     " by ", host_port, " before any response",
-                                                     Where(r)));
+    out.status =
+        absl::UnavailableError(absl::StrCat("connection ", reset ? "reset" : "closed", " by ",
+                                            host_port, " before any response", Where(r)));
   } else if (IsClosedOrReset(ec)) {
     const bool reset = ec == asio::error::connection_reset || ec == asio::error::connection_aborted;
     std::string what = parser.is_header_done()
@@ -580,14 +590,14 @@ awaitable<Exchange> HttpClient::Impl::RoundTrip(Connection& conn, const Message&
     out.status = absl::DataLossError(absl::StrCat(what, ": connection ", reset ? "reset" : "closed",
                                                   " by ", host_port, " mid-response", Where(r)));
   } else if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
-    out.status = absl::DataLossError(absl::StrCat("malformed HTTP response from ", host_port, ": ",
-                                                  ec.message(), Where(r)));
+    out.status = absl::DataLossError(
+        absl::StrCat("malformed HTTP response from ", host_port, ": ", ec.message(), Where(r)));
   } else if (parser.got_some()) {
     out.status = absl::DataLossError(absl::StrCat("error reading response from ", host_port,
                                                   " mid-response: ", ec.message(), Where(r)));
   } else {
-    out.status = absl::UnavailableError(absl::StrCat("error reading response from ", host_port,
-                                                     ": ", ec.message(), Where(r)));
+    out.status = absl::UnavailableError(
+        absl::StrCat("error reading response from ", host_port, ": ", ec.message(), Where(r)));
   }
   co_return out;
 }

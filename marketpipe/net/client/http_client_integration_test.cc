@@ -5,11 +5,11 @@
 // virtual clock never auto-advances under it. Timeout cases therefore either advance the clock
 // themselves at a known point of the conversation (the server posts the advance onto io()), or
 // use a RealTimeSource with a 100 ms timeout and assert only that it fails, never how fast.
-#include "marketpipe/net/client/http_client.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "marketpipe/net/client/http_client.h"
 #include "marketpipe/net/client/loopback_server.h"
 #include "marketpipe/time/time_source.h"
 #include "testing/async_test.h"
@@ -140,8 +141,9 @@ TEST_F(HttpClientIntegrationTest, PostSendsBodyWithContentLength) {
 TEST_F(HttpClientIntegrationTest, ChunkedBodyIsDecoded) {
   LoopbackServer server({[](Peer& p) {
     if (!p.ReadRequest()) return;
-    p.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    p.Write(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   }});
   HttpClient client(io(), time());
   auto r = RunAsync(client.Send(Get(server.port())));
@@ -345,22 +347,23 @@ TEST_F(HttpClientIntegrationTest, ConcurrentSendsUseOneConnectionEachAndPoolIsBo
   options.max_idle_connections_per_host = 2;
   HttpClient client(io(), time(), options);
 
-  auto results = RunAsync([&]() -> boost::asio::awaitable<std::vector<absl::StatusOr<HttpResponse>>> {
-    auto ex = co_await boost::asio::this_coro::executor;
-    using Op = decltype(boost::asio::co_spawn(ex, client.Send(Get(1)), boost::asio::deferred));
-    std::vector<Op> ops;
-    for (size_t i = 0; i < kRequests; ++i) {
-      ops.push_back(boost::asio::co_spawn(ex, client.Send(Get(server.port(), absl::StrCat("/", i))),
-                                          boost::asio::deferred));
-    }
-    auto [order, errors, values] =
-        co_await boost::asio::experimental::make_parallel_group(std::move(ops))
-            .async_wait(boost::asio::experimental::wait_for_all(), boost::asio::use_awaitable);
-    for (const auto& e : errors) {
-      if (e) std::rethrow_exception(e);
-    }
-    co_return std::move(values);
-  }());
+  auto results =
+      RunAsync([&]() -> boost::asio::awaitable<std::vector<absl::StatusOr<HttpResponse>>> {
+        auto ex = co_await boost::asio::this_coro::executor;
+        using Op = decltype(boost::asio::co_spawn(ex, client.Send(Get(1)), boost::asio::deferred));
+        std::vector<Op> ops;
+        for (size_t i = 0; i < kRequests; ++i) {
+          ops.push_back(boost::asio::co_spawn(
+              ex, client.Send(Get(server.port(), absl::StrCat("/", i))), boost::asio::deferred));
+        }
+        auto [order, errors, values] =
+            co_await boost::asio::experimental::make_parallel_group(std::move(ops))
+                .async_wait(boost::asio::experimental::wait_for_all(), boost::asio::use_awaitable);
+        for (const auto& e : errors) {
+          if (e) std::rethrow_exception(e);
+        }
+        co_return std::move(values);
+      }());
 
   ASSERT_EQ(results.size(), kRequests);
   for (const auto& r : results) {
@@ -382,7 +385,8 @@ TEST_F(HttpClientIntegrationTest, MalformedStatusLineIsDataLossNamingTheUrl) {
   auto r = RunAsync(client.Send(Get(server.port(), "/bars")));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(r.status().message(), HasSubstr("malformed HTTP response"));
-  EXPECT_THAT(r.status().message(), HasSubstr(absl::StrCat("http://", HostPort(server.port()), "/bars")));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr(absl::StrCat("http://", HostPort(server.port()), "/bars")));
 }
 
 TEST_F(HttpClientIntegrationTest, NonHttpGreetingIsDataLoss) {
@@ -470,7 +474,8 @@ TEST_F(HttpClientIntegrationTest, RefusedPortIsUnavailable) {
   HttpClient client(io(), time());
   auto r = RunAsync(client.Send(Get(port, "/x")));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(r.status().message(), HasSubstr(absl::StrCat("connection refused by ", HostPort(port))));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr(absl::StrCat("connection refused by ", HostPort(port))));
   EXPECT_THAT(r.status().message(), HasSubstr(absl::StrCat("http://", HostPort(port), "/x")));
 }
 
@@ -570,13 +575,33 @@ TEST_F(HttpClientIntegrationTest, TlsHandshakeTimeoutOnARealClockNamesThePhase) 
   EXPECT_THAT(r.status().message(), HasSubstr("TLS handshake with " + HostPort(server.port())));
 }
 
-TEST_F(HttpClientIntegrationTest, SendAbandonedByItsCallerClosesItsConnection) {
+TEST_F(HttpClientIntegrationTest, CancelledSendReturnsCancelledAndClosesItsConnection) {
+  boost::asio::cancellation_signal cancel;
   std::promise<void> client_closed;
+  LoopbackServer server({[&](Peer& p) {
+    if (!p.ReadRequest()) return;
+    OnIoThread([&] { cancel.emit(boost::asio::cancellation_type::terminal); });  // no answer
+    p.WaitForClose();
+    client_closed.set_value();
+  }});
+  HttpClient client(io(), time());
+
+  auto r = RunAsync(boost::asio::co_spawn(
+      io(), client.Send(Get(server.port())),
+      boost::asio::bind_cancellation_slot(cancel.slot(), boost::asio::use_awaitable)));
+
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr(HostPort(server.port())));
+  // A bound for the failure case, not a sleep: the close has already happened when this passes.
+  EXPECT_EQ(client_closed.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(client.idle_connections(), 0u);
+}
+
+TEST_F(HttpClientIntegrationTest, SendLosingARaceToTheCallersTimerEndsPromptly) {
   LoopbackServer server({[&](Peer& p) {
     if (!p.ReadRequest()) return;
     OnIoThread([&] { time().Advance(1s); });  // the caller's patience runs out; no answer
     p.WaitForClose();
-    client_closed.set_value();
   }});
   HttpClient client(io(), time());
 
@@ -587,9 +612,7 @@ TEST_F(HttpClientIntegrationTest, SendAbandonedByItsCallerClosesItsConnection) {
   }());
 
   EXPECT_EQ(winner, 1u);
-  // A bound for the failure case, not a sleep: the close has already happened when this passes.
-  EXPECT_EQ(client_closed.get_future().wait_for(30s), std::future_status::ready);
-  EXPECT_EQ(client.idle_connections(), 0u);
+  EXPECT_EQ(time().elapsed(), 1s);
 }
 
 // ---- TLS ----------------------------------------------------------------------------------------
@@ -714,8 +737,14 @@ HttpRequest BarsRequest(const ::testing::FakeAlpacaServer& server) {
 TEST_F(HttpClientIntegrationTest, FakeAlpacaServerServesBarsOverOneKeptAliveConnection) {
   ::testing::FakeAlpacaServer server;
   server.AddPage({{"AAPL",
-                   {{.t = "2024-01-02T14:30:00Z", .o = 187.15, .h = 187.2, .l = 187.1, .c = 187.18,
-                     .v = 1200, .n = 14, .vw = 187.16}}}});
+                   {{.t = "2024-01-02T14:30:00Z",
+                     .o = 187.15,
+                     .h = 187.2,
+                     .l = 187.1,
+                     .c = 187.18,
+                     .v = 1200,
+                     .n = 14,
+                     .vw = 187.16}}}});
   HttpClient client(io(), time());
 
   auto first = RunAsync(client.Send(BarsRequest(server)));

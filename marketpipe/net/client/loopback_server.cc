@@ -1,6 +1,7 @@
 #include "marketpipe/net/client/loopback_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -10,7 +11,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,7 +65,8 @@ size_t ContentLength(const std::string& head) {
     const std::string line = head.substr(start, end - start);
     start = end + 2;
     const size_t colon = line.find(':');
-    if (colon == std::string::npos || !absl::EqualsIgnoreCase(line.substr(0, colon), "content-length")) {
+    if (colon == std::string::npos ||
+        !absl::EqualsIgnoreCase(line.substr(0, colon), "content-length")) {
       continue;
     }
     size_t n = 0;
