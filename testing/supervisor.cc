@@ -153,13 +153,8 @@ int Supervise(const SuperviseRequest& req) {
     suites += part;
     const bool exited = status >= 0 && WIFEXITED(status);
     const int code = exited ? WEXITSTATUS(status) : -1;
-    if (exited && code != 3) {  // 3: the watchdog ended a stuck case
-      if (code != 0) any_failed = true;
-      // A clean exit ran every case it was given (gtest's own result decides pass/fail).
-      break;
-    }
-    any_failed = true;
-    // The child died: the last case started and not ended is the culprit.
+    // The last case started and not ended is the one that took the process down (a signal,
+    // the watchdog, a sanitizer report, exit()).
     std::string culprit;
     for (auto it = p.started.rbegin(); it != p.started.rend(); ++it) {
       if (!p.ended.count(*it)) {
@@ -167,16 +162,22 @@ int Supervise(const SuperviseRequest& req) {
         break;
       }
     }
+    if (code != 0) any_failed = true;
+    if (culprit.empty()) {
+      if (status < 0 || !exited) {
+        std::fprintf(stderr, "[ marketpipe ] test process failed outside any case\n");
+      }
+      break;  // every case it was given ran; gtest's own result decides pass/fail
+    }
+    any_failed = true;
     const std::string why =
         status < 0 ? "could not start the test process"
-        : exited   ? "stuck: the watchdog ended the process (see its message above)"
-                   : "crashed: killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-                       strsignal(WTERMSIG(status)) + ")";
-    if (culprit.empty()) {
-      std::fprintf(stderr, "[ marketpipe ] test process failed outside any case: %s\n",
-                   why.c_str());
-      break;
-    }
+        : !exited  ? "crashed: killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                        strsignal(WTERMSIG(status)) + ")"
+        : code == 3
+            ? "stuck: the watchdog ended the process (see its message above)"
+            : "crashed: the process exited with code " + std::to_string(code) +
+                  " in the middle of the case (a sanitizer report, or exit())";
     std::fprintf(stderr, "[ marketpipe ] case %s %s; running the remaining cases in a new process\n",
                  culprit.c_str(), why.c_str());
     lost.emplace_back(culprit, why);
