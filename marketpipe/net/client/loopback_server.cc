@@ -2,8 +2,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -360,17 +358,6 @@ uint16_t UnusedLoopbackPort() {
   }
   ::close(fd);
   return ntohs(addr.sin_port);
-}
-
-bool OnlyLoopbackNetwork() {
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return false;
-  bool only_loopback = true;
-  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    if ((i->ifa_flags & IFF_UP) && !(i->ifa_flags & IFF_LOOPBACK)) only_loopback = false;
-  }
-  ::freeifaddrs(list);
-  return only_loopback;
 }
 
 }  // namespace marketpipe::net::client_test

@@ -144,10 +144,6 @@ std::string HttpResponseBytes(int status, std::string_view body,
 // A 127.0.0.1 port with nothing listening: bound by the kernel, then closed again.
 uint16_t UnusedLoopbackPort();
 
-// True when this process can reach no network but loopback (e.g. in a Bazel "block-network"
-// sandbox): no interface other than `lo` is up.
-bool OnlyLoopbackNetwork();
-
 }  // namespace marketpipe::net::client_test
 
 #endif  // MARKETPIPE_NET_CLIENT_LOOPBACK_SERVER_H_
