@@ -33,8 +33,14 @@ testing::FakeAlpacaServer::BarsBySymbol Page(int page) {
     const int64_t minute = static_cast<int64_t>(page) * kBarsPerPage + i;
     const std::string t = marketpipe::FormatRfc3339((start + minute * 60) * 1'000'000'000);
     const double base = 180.0 + (minute % 97) * 0.01;
-    list.push_back({.t = t, .o = base, .h = base + 0.35, .l = base - 0.2, .c = base + 0.05,
-                    .v = 1000 + minute % 5000, .n = 10 + minute % 40, .vw = base + 0.07});
+    list.push_back({.t = t,
+                    .o = base,
+                    .h = base + 0.35,
+                    .l = base - 0.2,
+                    .c = base + 0.05,
+                    .v = 1000 + minute % 5000,
+                    .n = 10 + minute % 40,
+                    .vw = base + 0.07});
   }
   return bars;
 }
@@ -65,7 +71,8 @@ void BM_FetchThroughFakeServer(benchmark::State& state) {
     io.restart();
     io.run();
     if (!bars.ok() || bars->size() != static_cast<size_t>(kPages * kBarsPerPage)) {
-      state.SkipWithError(bars.ok() ? "wrong bar count" : std::string(bars.status().message()).c_str());
+      state.SkipWithError(bars.ok() ? "wrong bar count"
+                                    : std::string(bars.status().message()).c_str());
       break;
     }
   }

@@ -10,9 +10,9 @@
 // Counters: bytes_per_second (MB/s) and bars/s.
 
 #include <benchmark/benchmark.h>
+#include <simdjson.h>
 
 #include <boost/json.hpp>
-#include <simdjson.h>
 #include <cstdio>
 #include <string>
 
@@ -46,8 +46,8 @@ const std::string& PageJson() {
 
 void Report(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * PageJson().size());
-  state.counters["bars/s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * kBars, benchmark::Counter::kIsRate);
+  state.counters["bars/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kBars,
+                                                benchmark::Counter::kIsRate);
 }
 
 void BM_PlainScan(benchmark::State& state) {
@@ -88,7 +88,8 @@ void BM_OnDemandWalk(benchmark::State& state) {
       if (entry.key().raw()[0] != 'b') continue;
       for (auto symbol : entry.value().get_object()) {
         for (auto bar : symbol.value().get_array()) {
-          for (auto field : bar.get_object()) sum += field.value().raw_json_token().value_unsafe().size();
+          for (auto field : bar.get_object())
+            sum += field.value().raw_json_token().value_unsafe().size();
         }
       }
     }

@@ -40,9 +40,8 @@ void BM_RateLimitedRequests(benchmark::State& state) {
   }
   state.counters["virtual_s_per_real_s"] =
       benchmark::Counter(virtual_seconds, benchmark::Counter::kIsRate);
-  state.counters["waits_per_s"] =
-      benchmark::Counter(static_cast<double>(requests) * state.iterations(),
-                         benchmark::Counter::kIsRate);
+  state.counters["waits_per_s"] = benchmark::Counter(
+      static_cast<double>(requests) * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_RateLimitedRequests)->Arg(100)->Arg(10000)->Unit(benchmark::kMillisecond);
 

@@ -80,8 +80,7 @@ void AsyncTest::Drive(const bool& done) {
       std::ostringstream msg;
       msg << "RunAsync did not finish within " << budget.count() << " ms of real time in case "
           << CurrentCaseName() << " (virtual time advanced "
-          << std::chrono::duration<double>(time_.elapsed()).count()
-          << " s). Pending async work:\n"
+          << std::chrono::duration<double>(time_.elapsed()).count() << " s). Pending async work:\n"
           << JoinLines(time_.DescribePending());
       io_.stop();
       throw AsyncTimeout(msg.str());

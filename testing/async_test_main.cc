@@ -93,7 +93,8 @@ class Watchdog : public testing::EmptyTestEventListener {
  private:
   void Loop() {
     std::unique_lock<std::mutex> lock(mu_);
-    const auto limit = 2 * budget_ + std::min<std::chrono::milliseconds>(budget_, std::chrono::seconds(5));
+    const auto limit =
+        2 * budget_ + std::min<std::chrono::milliseconds>(budget_, std::chrono::seconds(5));
     while (!stop_) {
       if (running_.empty()) {
         cv_.wait(lock);
@@ -139,7 +140,8 @@ int main(int argc, char** argv) {
   unsetenv(testing::kit_internal::kChildEnv);
   const std::vector<std::string> original_args(argv + 1, argv + argc);
   if (manifest_path.empty() && Env("MP_TIMING_MANIFEST")) manifest_path = Env("MP_TIMING_MANIFEST");
-  if (case_timeout.empty() && Env("MP_TEST_CASE_TIMEOUT")) case_timeout = Env("MP_TEST_CASE_TIMEOUT");
+  if (case_timeout.empty() && Env("MP_TEST_CASE_TIMEOUT"))
+    case_timeout = Env("MP_TEST_CASE_TIMEOUT");
 
   // Results per case for Bazel (gtest also reads XML_OUTPUT_FILE; be explicit).
   if (const char* xml = Env("XML_OUTPUT_FILE")) {
@@ -148,8 +150,10 @@ int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
 
   // Sharding: Bazel exports TEST_* and GTEST_* variables. We shard; gtest must not again.
-  const char* total_env = Env("TEST_TOTAL_SHARDS") ? Env("TEST_TOTAL_SHARDS") : Env("GTEST_TOTAL_SHARDS");
-  const char* index_env = Env("TEST_SHARD_INDEX") ? Env("TEST_SHARD_INDEX") : Env("GTEST_SHARD_INDEX");
+  const char* total_env =
+      Env("TEST_TOTAL_SHARDS") ? Env("TEST_TOTAL_SHARDS") : Env("GTEST_TOTAL_SHARDS");
+  const char* index_env =
+      Env("TEST_SHARD_INDEX") ? Env("TEST_SHARD_INDEX") : Env("GTEST_SHARD_INDEX");
   int total = total_env ? std::atoi(total_env) : 1;
   int index = index_env ? std::atoi(index_env) : 0;
   if (total < 1 || index < 0 || index >= total) {
@@ -248,7 +252,8 @@ int main(int argc, char** argv) {
     request.args.push_back(timeout_arg);
     request.cases = mine;
     if (const char* xml = Env("XML_OUTPUT_FILE")) request.xml_output = xml;
-    const char* tmp = Env("TEST_TMPDIR") ? Env("TEST_TMPDIR") : (Env("TMPDIR") ? Env("TMPDIR") : "/tmp");
+    const char* tmp =
+        Env("TEST_TMPDIR") ? Env("TEST_TMPDIR") : (Env("TMPDIR") ? Env("TMPDIR") : "/tmp");
     std::string work = std::string(tmp) + "/mp-supervisor-XXXXXX";
     if (!mkdtemp(work.data())) Die("cannot create a scratch directory under " + std::string(tmp));
     request.work_dir = work;

@@ -5,6 +5,8 @@ flakiness in this single place (after envoy_cc_test), so BUILD files stay declar
 `--test_tag_filters=<marker>` selects tests.
 """
 
+load("@rules_cc//cc:defs.bzl", "cc_test")
+
 # marker -> what it sets. Sizes are ordered so a test with several markers gets the largest.
 _MARKERS = {
     "unit": struct(tags = ["unit"], size = "small", sharded = True, flaky = False),
@@ -81,8 +83,7 @@ def mp_cc_test(
     for dep in [main, "@com_google_googletest//:gtest"]:
         if dep and dep not in all_deps:
             all_deps.append(dep)
-
-    native.cc_test(
+    cc_test(
         name = name,
         srcs = srcs,
         deps = all_deps,

@@ -11,9 +11,10 @@ namespace testing {
 std::string WorkerId();
 
 // A fresh directory for the current test case (DESIGN's "TempDir()": GoogleTest already owns
-// testing::TempDir(), which returns the shared TEST_TMPDIR, so the kit's is CaseTempDir()), created on first use: under TEST_TMPDIR in
-// Bazel, under $TMPDIR/marketpipe-test-<random> otherwise. Repeated calls within one case
-// return the same path; every case (and every run of a case) gets its own.
+// testing::TempDir(), which returns the shared TEST_TMPDIR, so the kit's is CaseTempDir()), created
+// on first use: under TEST_TMPDIR in Bazel, under $TMPDIR/marketpipe-test-<random> otherwise.
+// Repeated calls within one case return the same path; every case (and every run of a case) gets
+// its own.
 std::string CaseTempDir();
 
 // A name unique across shards, cases, --runs_per_test runs and concurrent Bazel invocations:

@@ -79,7 +79,8 @@ bool ParseManifest(std::string_view text, std::string_view target, Timings* out,
         !std::isfinite(millis) || millis < 0) {
       return bad("duration is not a non-negative number of milliseconds");
     }
-    if (fields[0] == "*" || fields[0] == target) out->millis_by_case[std::string(fields[1])] = millis;
+    if (fields[0] == "*" || fields[0] == target)
+      out->millis_by_case[std::string(fields[1])] = millis;
   }
   return true;
 }

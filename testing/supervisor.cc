@@ -20,20 +20,31 @@ std::string XmlEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\n': out += "&#x0A;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\n':
+        out += "&#x0A;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
 struct Progress {
-  std::vector<std::string> started;                 // in order
-  std::map<std::string, std::string> ended;         // name -> "passed <ms>" / "failed <ms>"
+  std::vector<std::string> started;          // in order
+  std::map<std::string, std::string> ended;  // name -> "passed <ms>" / "failed <ms>"
 };
 
 Progress ReadProgress(const std::string& path) {
@@ -174,11 +185,11 @@ int Supervise(const SuperviseRequest& req) {
         status < 0 ? "could not start the test process"
         : !exited  ? "crashed: killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
                         strsignal(WTERMSIG(status)) + ")"
-        : code == 3
-            ? "stuck: the watchdog ended the process (see its message above)"
-            : "crashed: the process exited with code " + std::to_string(code) +
-                  " in the middle of the case (a sanitizer report, or exit())";
-    std::fprintf(stderr, "[ marketpipe ] case %s %s; running the remaining cases in a new process\n",
+        : code == 3 ? "stuck: the watchdog ended the process (see its message above)"
+                    : "crashed: the process exited with code " + std::to_string(code) +
+                          " in the middle of the case (a sanitizer report, or exit())";
+    std::fprintf(stderr,
+                 "[ marketpipe ] case %s %s; running the remaining cases in a new process\n",
                  culprit.c_str(), why.c_str());
     lost.emplace_back(culprit, why);
     if (part.empty()) {
@@ -194,7 +205,8 @@ int Supervise(const SuperviseRequest& req) {
 
   if (!req.xml_output.empty()) {
     std::ostringstream extra;
-    auto testcase = [&](const std::string& name, const std::string& failure, const std::string& ms) {
+    auto testcase = [&](const std::string& name, const std::string& failure,
+                        const std::string& ms) {
       const size_t dot = name.find('.');
       extra << "    <testcase name=\"" << XmlEscape(name.substr(dot + 1)) << "\" classname=\""
             << XmlEscape(name.substr(0, dot)) << "\" status=\"run\" result=\"completed\" time=\""

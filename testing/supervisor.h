@@ -16,11 +16,11 @@ namespace testing::kit_internal {
 constexpr char kChildEnv[] = "MP_KIT_PROGRESS";
 
 struct SuperviseRequest {
-  std::string self;                 // path of this binary
-  std::vector<std::string> args;    // argv[1..] to pass on (user flags; filter appended)
-  std::vector<std::string> cases;   // this shard's cases, in order
-  std::string xml_output;           // XML_OUTPUT_FILE of the parent ("" for none)
-  std::string work_dir;             // scratch directory for progress and partial XML
+  std::string self;                // path of this binary
+  std::vector<std::string> args;   // argv[1..] to pass on (user flags; filter appended)
+  std::vector<std::string> cases;  // this shard's cases, in order
+  std::string xml_output;          // XML_OUTPUT_FILE of the parent ("" for none)
+  std::string work_dir;            // scratch directory for progress and partial XML
 };
 
 // Runs `cases` in children until all have run; writes the merged XML; returns the exit code.

@@ -49,9 +49,7 @@ class TimeSource {
   };
 
   // Sleeps until `deadline` (monotonic).
-  boost::asio::awaitable<void> SleepUntil(TimePoint deadline) {
-    return SleepFor(deadline - Now());
-  }
+  boost::asio::awaitable<void> SleepUntil(TimePoint deadline) { return SleepFor(deadline - Now()); }
 
  protected:
   virtual void BeginExternalWait(std::string what, const void* token) {}

@@ -49,8 +49,8 @@ TEST(EnvironmentTest, TempDirDiffersBetweenCases) {
 }
 
 TEST(EnvironmentTest, UniqueNameIsASqlIdentifierEvenFromHostilePrefixes) {
-  for (std::string prefix : std::vector<std::string>{"bars", "", "9lives", "Semi;colon DROP", std::string(200, 'x'),
-                             "ünïcode"}) {
+  for (std::string prefix : std::vector<std::string>{"bars", "", "9lives", "Semi;colon DROP",
+                                                     std::string(200, 'x'), "ünïcode"}) {
     const std::string name = UniqueName(prefix);
     EXPECT_TRUE(std::regex_match(name, kIdentifier)) << "prefix \"" << prefix << "\" -> " << name;
     EXPECT_LE(name.size(), 63u);

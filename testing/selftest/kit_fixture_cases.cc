@@ -2,11 +2,10 @@
 // cases print what they did so the parent can check sharding, watchdog and naming behaviour.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/detached.hpp>
-#include <unistd.h>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -40,7 +39,8 @@ FIXTURE_CASE(11)
 FIXTURE_CASE(12)
 
 TEST(Names, Print) {
-  const int count = std::getenv("MP_FIXTURE_NAMES") ? std::atoi(std::getenv("MP_FIXTURE_NAMES")) : 0;
+  const int count =
+      std::getenv("MP_FIXTURE_NAMES") ? std::atoi(std::getenv("MP_FIXTURE_NAMES")) : 0;
   for (int i = 0; i < count; ++i) std::printf("NAME %s\n", testing::UniqueName("fx").c_str());
 }
 
@@ -59,7 +59,10 @@ TEST_F(Misbehaving, AwaitsForever) {
 TEST_F(Misbehaving, LeavesTimerPending) {
   Report("START");
   boost::asio::co_spawn(
-      io(), [this]() -> boost::asio::awaitable<void> { co_await time().SleepFor(std::chrono::seconds(5)); },
+      io(),
+      [this]() -> boost::asio::awaitable<void> {
+        co_await time().SleepFor(std::chrono::seconds(5));
+      },
       boost::asio::detached);
   Poll();
 }

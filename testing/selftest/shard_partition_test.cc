@@ -109,10 +109,9 @@ TEST(ShardPartitionTest, ManifestPutsTheLongestCaseAloneOnItsShard) {
 TEST(ShardPartitionTest, MalformedManifestIsAClearError) {
   const std::string manifest = CaseTempDir() + "/bad.tsv";
   std::ofstream(manifest) << "*\tCases.C00\tfast\n";
-  ChildResult r = RunChild({RunfilesPath(kFixture), "--gtest_filter=Cases.*"},
-                           {{"TEST_TOTAL_SHARDS", "2"},
-                            {"TEST_SHARD_INDEX", "0"},
-                            {"MP_TIMING_MANIFEST", manifest}});
+  ChildResult r = RunChild(
+      {RunfilesPath(kFixture), "--gtest_filter=Cases.*"},
+      {{"TEST_TOTAL_SHARDS", "2"}, {"TEST_SHARD_INDEX", "0"}, {"MP_TIMING_MANIFEST", manifest}});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("timing manifest line 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("fast"), std::string::npos) << r.output;

@@ -32,8 +32,7 @@ TEST(ShardingTest, TimingsBalanceLongestFirst) {
   Timings t;
   t.millis_by_case = {{"S.C0", 100}, {"S.C1", 60}, {"S.C2", 50}, {"S.C3", 10}};
   EXPECT_EQ(CasesForShard(Names(4), 0, 2, &t), (std::vector<std::string>{"S.C0", "S.C3"}));
-  EXPECT_EQ(CasesForShard(Names(4), 1, 2, &t),
-            (std::vector<std::string>{"S.C1", "S.C2"}));
+  EXPECT_EQ(CasesForShard(Names(4), 1, 2, &t), (std::vector<std::string>{"S.C1", "S.C2"}));
 }
 
 TEST(ShardingTest, ManifestKeepsOnlyThisTargetAndStarLines) {

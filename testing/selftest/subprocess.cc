@@ -13,10 +13,11 @@ namespace testing::selftest {
 
 ChildResult RunChild(const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& env) {
-  static const char* kDropped[] = {"TEST_TOTAL_SHARDS", "TEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS",
-                                   "GTEST_SHARD_INDEX", "TEST_SHARD_STATUS_FILE",
-                                   "XML_OUTPUT_FILE", "GTEST_OUTPUT", "MP_TIMING_MANIFEST",
-                                   "MP_TEST_CASE_TIMEOUT", "TEST_PREMATURE_EXIT_FILE"};
+  static const char* kDropped[] = {"TEST_TOTAL_SHARDS",      "TEST_SHARD_INDEX",
+                                   "GTEST_TOTAL_SHARDS",     "GTEST_SHARD_INDEX",
+                                   "TEST_SHARD_STATUS_FILE", "XML_OUTPUT_FILE",
+                                   "GTEST_OUTPUT",           "MP_TIMING_MANIFEST",
+                                   "MP_TEST_CASE_TIMEOUT",   "TEST_PREMATURE_EXIT_FILE"};
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {
     std::string kv(*e);

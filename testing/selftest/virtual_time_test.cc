@@ -32,7 +32,8 @@ TEST_F(VirtualTimeTest, TimersFireInDeadlineOrderThenCreationOrder) {
   std::vector<std::string> order;
   auto sleeper = [&](std::string name, std::chrono::milliseconds d) -> awaitable<void> {
     co_await time().SleepFor(d);
-    order.push_back(name + "@" + std::to_string((time().Now() - marketpipe::TimeSource::TimePoint{}).count()));
+    order.push_back(name + "@" +
+                    std::to_string((time().Now() - marketpipe::TimeSource::TimePoint{}).count()));
   };
   const int64_t base = (time().Now() - marketpipe::TimeSource::TimePoint{}).count();
   auto at = [&](int ms) { return std::to_string(base + ms * 1'000'000LL); };

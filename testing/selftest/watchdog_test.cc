@@ -8,7 +8,6 @@
 #include <string>
 
 #include "testing/environment.h"
-
 #include "testing/selftest/subprocess.h"
 
 namespace testing::selftest {
@@ -24,8 +23,7 @@ TEST(WatchdogTest, StuckAsyncCaseFailsByNameAndTheNextCaseRuns) {
   ChildResult r = RunMisbehaving("Misbehaving.AwaitsForever:Misbehaving.RunsAfterTheStuckOne");
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("in case Misbehaving.AwaitsForever"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("external wait: reply from a peer that never answers"),
-            std::string::npos)
+  EXPECT_NE(r.output.find("external wait: reply from a peer that never answers"), std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("virtual timer #0"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("RAN Misbehaving.RunsAfterTheStuckOne"), std::string::npos) << r.output;
@@ -80,9 +78,7 @@ TEST(WatchdogTest, CrashingCaseFailsByNameAndTheNextCaseStillRuns) {
                            {{"XML_OUTPUT_FILE", xml}});
   EXPECT_NE(r.exit_code, 0) << r.output;
   // A signal, or under a sanitizer its report and exit code.
-  EXPECT_NE(r.output.find("case Misbehaving.Crashes crashed: "),
-            std::string::npos)
-      << r.output;
+  EXPECT_NE(r.output.find("case Misbehaving.Crashes crashed: "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("RAN Misbehaving.RunsAfterTheStuckOne"), std::string::npos) << r.output;
   const std::string report = ReadFile(xml);
   // The case that passed before the crash is still reported (recovered from the progress file).
@@ -92,9 +88,8 @@ TEST(WatchdogTest, CrashingCaseFailsByNameAndTheNextCaseStillRuns) {
 }
 
 TEST(WatchdogTest, BadCaseTimeoutIsAClearError) {
-  ChildResult r = RunChild({RunfilesPath("testing/selftest/kit_fixture_cases"),
-                            "--mp_case_timeout=soon"},
-                           {});
+  ChildResult r =
+      RunChild({RunfilesPath("testing/selftest/kit_fixture_cases"), "--mp_case_timeout=soon"}, {});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("\"soon\""), std::string::npos) << r.output;
 }

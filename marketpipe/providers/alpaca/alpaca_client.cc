@@ -161,8 +161,8 @@ absl::StatusOr<std::unique_ptr<AlpacaClient>> AlpacaClient::Create(net::HttpTran
     auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 ||
         port > 65535) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("alpaca: base URL \"", url, "\": bad port \"", std::string(port_text), "\""));
+      return absl::InvalidArgumentError(absl::StrCat("alpaca: base URL \"", url, "\": bad port \"",
+                                                     std::string(port_text), "\""));
     }
     client->port_ = static_cast<uint16_t>(port);
     authority = authority.substr(0, colon);
@@ -184,11 +184,12 @@ AlpacaClient::AlpacaClient(net::HttpTransport& transport, TimeSource& time, Rate
 
 std::string AlpacaClient::PageTarget(const Symbol& symbol, const TimeRange& range,
                                      Timeframe timeframe, std::string_view page_token) const {
-  std::string target = absl::StrCat(
-      path_prefix_, "/v2/stocks/bars?symbols=", PercentEncode(symbol.value()),
-      "&timeframe=", timeframe.AlpacaName(), "&start=", PercentEncode(FormatRfc3339(range.start_ns())),
-      "&end=", PercentEncode(FormatRfc3339(range.end_ns())), "&limit=", options_.page_limit,
-      "&feed=", options_.feed);
+  std::string target =
+      absl::StrCat(path_prefix_, "/v2/stocks/bars?symbols=", PercentEncode(symbol.value()),
+                   "&timeframe=", timeframe.AlpacaName(),
+                   "&start=", PercentEncode(FormatRfc3339(range.start_ns())),
+                   "&end=", PercentEncode(FormatRfc3339(range.end_ns())),
+                   "&limit=", options_.page_limit, "&feed=", options_.feed);
   if (!page_token.empty()) absl::StrAppend(&target, "&page_token=", PercentEncode(page_token));
   return target;
 }
@@ -304,9 +305,9 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> AlpacaClient::FetchBars
     request.headers.Add("APCA-API-KEY-ID", options_.key_id);
     request.headers.Add("APCA-API-SECRET-KEY", options_.secret);
     request.headers.Add("Accept", "application/json");
-    const std::string page =
-        token.empty() ? absl::StrCat("page ", page_no)
-                      : absl::StrCat("page ", page_no, " (page_token=", token, ")");
+    const std::string page = token.empty()
+                                 ? absl::StrCat("page ", page_no)
+                                 : absl::StrCat("page ", page_no, " (page_token=", token, ")");
     auto response = co_await GetWithRetries(std::move(request), page);
     if (!response.ok()) co_return response.status();
     auto parsed = ParseBarsPage(&response->body, absl::StrCat(symbol.value(), " ", page));

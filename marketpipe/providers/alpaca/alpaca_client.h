@@ -68,8 +68,8 @@ class AlpacaClient final : public Provider {
 
   std::string name() const override { return "alpaca"; }
 
-  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(
-      Symbol symbol, TimeRange range, Timeframe timeframe) override;
+  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(Symbol symbol, TimeRange range,
+                                                                     Timeframe timeframe) override;
 
   // The request target (path + query) for one page, e.g.
   // "/v2/stocks/bars?symbols=AAPL&timeframe=1Min&start=...&end=...&limit=10000&feed=iex".

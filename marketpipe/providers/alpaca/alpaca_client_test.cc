@@ -30,8 +30,8 @@ std::string BarJson(const std::string& t, double close = 187.5) {
 std::string Page(const std::vector<std::string>& bars, const std::string& token) {
   std::string body = R"({"bars":{"AAPL":[)";
   for (size_t i = 0; i < bars.size(); ++i) body += (i ? "," : "") + bars[i];
-  body += R"(]},"next_page_token":)" + (token.empty() ? std::string("null") : '"' + token + '"') +
-          "}";
+  body +=
+      R"(]},"next_page_token":)" + (token.empty() ? std::string("null") : '"' + token + '"') + "}";
   return body;
 }
 
@@ -78,18 +78,19 @@ class AlpacaClientTest : public testing::AsyncTest {
 };
 
 TEST_F(AlpacaClientTest, BuildsTheDocumentedRequestWithAuthHeaders) {
-  mock_.Expect(RequestMatcher()
-                   .Method("GET")
-                   .Path("/v2/stocks/bars")
-                   .Query("symbols", "AAPL")
-                   .Query("timeframe", "1Min")
-                   .Query("start", "2024-01-02T14:30:00Z")
-                   .Query("end", "2024-01-02T21:00:00Z")
-                   .Query("limit", "10000")
-                   .Query("feed", "iex")
-                   .NoQuery("page_token")
-                   .Header("APCA-API-KEY-ID", kKey)
-                   .Header("APCA-API-SECRET-KEY", kSecret))
+  mock_
+      .Expect(RequestMatcher()
+                  .Method("GET")
+                  .Path("/v2/stocks/bars")
+                  .Query("symbols", "AAPL")
+                  .Query("timeframe", "1Min")
+                  .Query("start", "2024-01-02T14:30:00Z")
+                  .Query("end", "2024-01-02T21:00:00Z")
+                  .Query("limit", "10000")
+                  .Query("feed", "iex")
+                  .NoQuery("page_token")
+                  .Header("APCA-API-KEY-ID", kKey)
+                  .Header("APCA-API-SECRET-KEY", kSecret))
       .RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, ""));
   auto client = Client();
   auto bars = Fetch(*client);
@@ -131,7 +132,9 @@ TEST_F(AlpacaClientTest, AcceptsTheLegacyArrayShape) {
 
 TEST_F(AlpacaClientTest, TwoThrottlesThenSuccessMeansThreeCallsAndTwoExactBackoffs) {
   std::vector<TimeSource::Duration> times;
-  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 429, R"({"message":"slow down"})")).Times(2);
+  mock_.Expect(RequestMatcher())
+      .RespondWith(At(&times, 429, R"({"message":"slow down"})"))
+      .Times(2);
   mock_.Expect(RequestMatcher()).RespondWith(At(&times, 200, Page({}, "")));
   auto client = Client();
   ASSERT_TRUE(Fetch(*client).ok());
@@ -167,8 +170,7 @@ TEST_F(AlpacaClientTest, RetryAfterIsHonouredAndNotCountedAsARetry) {
 TEST_F(AlpacaClientTest, RetryAfterAsHttpDateIsHonoured) {
   std::vector<TimeSource::Duration> times;
   // The virtual wall clock starts at 2024-01-02T14:30:00Z.
-  mock_.Expect(RequestMatcher())
-      .RespondWith(At(&times, 503, "", "Tue, 02 Jan 2024 14:30:07 GMT"));
+  mock_.Expect(RequestMatcher()).RespondWith(At(&times, 503, "", "Tue, 02 Jan 2024 14:30:07 GMT"));
   mock_.Expect(RequestMatcher()).RespondWith(At(&times, 200, Page({}, "")));
   auto client = Client();
   ASSERT_TRUE(Fetch(*client).ok());
@@ -177,21 +179,21 @@ TEST_F(AlpacaClientTest, RetryAfterAsHttpDateIsHonoured) {
 
 TEST_F(AlpacaClientTest, RetryAfterDrainsTheSharedLimiterForConcurrentFetches) {
   std::vector<TimeSource::Duration> times;
+  mock_.Expect(RequestMatcher().Query("symbols", "AAPL")).RespondWith(At(&times, 429, "", "10"));
   mock_.Expect(RequestMatcher().Query("symbols", "AAPL"))
-      .RespondWith(At(&times, 429, "", "10"));
-  mock_.Expect(RequestMatcher().Query("symbols", "AAPL")).RespondWith(At(&times, 200, Page({}, "")));
+      .RespondWith(At(&times, 200, Page({}, "")));
   mock_.Expect(RequestMatcher().Query("symbols", "MSFT"))
       .After(1s)
       .RespondWith(At(&times, 200, R"({"bars":{},"next_page_token":null})"));
   auto client = Client();
   auto range = *TimeRange::Create(0, 60'000'000'000);
   RunAsync([&]() -> awaitable<void> {
-    auto [a, b] = co_await (
-        client->FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute) &&
-        [&]() -> awaitable<absl::StatusOr<std::vector<Bar>>> {
-          co_await time().SleepFor(1s);  // after the 429 arrived
-          co_return co_await client->FetchBars(*Symbol::Parse("MSFT"), range, Timeframe::kOneMinute);
-        }());
+    auto [a,
+          b] = co_await (client->FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute) &&
+                             [&]() -> awaitable<absl::StatusOr<std::vector<Bar>>> {
+      co_await time().SleepFor(1s);  // after the 429 arrived
+      co_return co_await client->FetchBars(*Symbol::Parse("MSFT"), range, Timeframe::kOneMinute);
+    }());
     EXPECT_TRUE(a.ok()) << a.status();
     EXPECT_TRUE(b.ok()) << b.status();
   }());
@@ -228,8 +230,9 @@ TEST_F(AlpacaClientTest, GivesUpAfterMaxRetriesWithTheLastError) {
   auto bars = Fetch(*client);
   ASSERT_FALSE(bars.ok());
   EXPECT_TRUE(absl::IsUnavailable(bars.status())) << bars.status();
-  EXPECT_NE(bars.status().message().find("giving up after 2 retries; last error: HTTP 502: bad gateway"),
-            std::string::npos)
+  EXPECT_NE(
+      bars.status().message().find("giving up after 2 retries; last error: HTTP 502: bad gateway"),
+      std::string::npos)
       << bars.status();
   EXPECT_EQ(mock_.call_count(), 3u);
 }
@@ -291,12 +294,14 @@ TEST_F(AlpacaClientTest, SecretNeverAppearsInErrorsOrLogs) {
 
 TEST_F(AlpacaClientTest, MalformedPageIsAnErrorNamingTheSymbolAndPage) {
   mock_.Expect(RequestMatcher()).RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, "t2"));
-  mock_.Expect(RequestMatcher()).RespondStatus(200, R"({"bars":{"AAPL":[{"t":"2024-01-02T14:31:00Z"}]}})");
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, R"({"bars":{"AAPL":[{"t":"2024-01-02T14:31:00Z"}]}})");
   auto client = Client();
   auto bars = Fetch(*client);
   ASSERT_FALSE(bars.ok());
-  EXPECT_NE(bars.status().message().find("AAPL page 2 (page_token=t2): bars[\"AAPL\"][0].o: missing"),
-            std::string::npos)
+  EXPECT_NE(
+      bars.status().message().find("AAPL page 2 (page_token=t2): bars[\"AAPL\"][0].o: missing"),
+      std::string::npos)
       << bars.status();
 }
 

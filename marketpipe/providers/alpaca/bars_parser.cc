@@ -77,7 +77,8 @@ bool FastRfc3339(std::string_view s, int64_t* ns) {
 // Exact decimal -> 1e-4 units for plain JSON numbers ("187.235"); nullopt when the text needs
 // the general path (exponent, > 18 digits).
 bool FastPriceUnits(std::string_view t, int64_t* units) {
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\n' || t.back() == '\r' || t.back() == '\t')) {
+  while (!t.empty() &&
+         (t.back() == ' ' || t.back() == '\n' || t.back() == '\r' || t.back() == '\t')) {
     t.remove_suffix(1);
   }
   size_t i = 0;
@@ -226,7 +227,17 @@ class PageParser {
     if (auto err = value.get_object().get(obj)) return JsonError(where.str(), err);
     Bar bar;
     if (symbol) bar.symbol = *symbol;
-    enum : unsigned { kT = 1, kO = 2, kH = 4, kL = 8, kC = 16, kV = 32, kN = 64, kVw = 128, kS = 256 };
+    enum : unsigned {
+      kT = 1,
+      kO = 2,
+      kH = 4,
+      kL = 8,
+      kC = 16,
+      kV = 32,
+      kN = 64,
+      kVw = 128,
+      kS = 256
+    };
     unsigned seen = 0;
     for (auto field_result : obj) {
       simdjson::ondemand::field field;
@@ -287,7 +298,7 @@ class PageParser {
     static constexpr struct {
       unsigned bit;
       const char* name;
-    } kRequired[] = {{kT, "t"}, {kO, "o"}, {kH, "h"},  {kL, "l"},
+    } kRequired[] = {{kT, "t"}, {kO, "o"}, {kH, "h"}, {kL, "l"},
                      {kC, "c"}, {kV, "v"}, {kN, "n"}, {kVw, "vw"}};
     for (const auto& r : kRequired) {
       if (!(seen & r.bit)) return Invalid(Loc{&path_, index, r.name}.str(), "missing");

@@ -55,9 +55,9 @@ TEST(BarsParserTest, ParsesTheLegacyArrayShapeWithSymbolsPerBar) {
 }
 
 TEST(BarsParserTest, EmptyPagesInEveryFormAreEmptyNotErrors) {
-  for (const char* body : {R"({"bars":{},"next_page_token":null})", R"({"bars":null})",
-                           R"({"bars":[],"next_page_token":""})",
-                           R"({"bars":{"AAPL":[]},"symbol":"AAPL"})"}) {
+  for (const char* body :
+       {R"({"bars":{},"next_page_token":null})", R"({"bars":null})",
+        R"({"bars":[],"next_page_token":""})", R"({"bars":{"AAPL":[]},"symbol":"AAPL"})"}) {
     auto page = ParseBarsPage(body, "page 1");
     ASSERT_TRUE(page.ok()) << body << ": " << page.status();
     EXPECT_TRUE(page->bars.empty());
@@ -106,8 +106,7 @@ TEST(BarsParserTest, BadTimestampAndSymbolAreNamed) {
   std::string bar = kBar;
   bar.replace(bar.find("2024-01-02T14:30:00Z"), 20, "2024-02-30T14:30:00Z");
   EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].t:)"), std::string::npos);
-  EXPECT_NE(ErrorOf(R"({"bars":{"aapl":[]}})").find(R"(page 3: bars["aapl"]:)"),
-            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"bars":{"aapl":[]}})").find(R"(page 3: bars["aapl"]:)"), std::string::npos);
   EXPECT_NE(ErrorOf(R"({"bars":[{"t":"2024-01-02T14:30:00Z","o":1,"h":1,"l":1,"c":1,"v":1,)"
                     R"("n":1,"vw":1}]})")
                 .find("bars[0].S: missing"),
@@ -129,7 +128,8 @@ TEST(BarsParserTest, TruncatedOrMalformedJsonIsDataLoss) {
 TEST(BarsParserTest, WrongTopLevelShapesAreErrors) {
   EXPECT_EQ(ErrorOf("[]"), "page 3: expected a JSON object at the top level");
   EXPECT_EQ(ErrorOf(R"({"next_page_token":null})"), "page 3: bars: missing");
-  EXPECT_EQ(ErrorOf(R"({"bars":5})"), "page 3: bars: expected an object, an array or null, got number");
+  EXPECT_EQ(ErrorOf(R"({"bars":5})"),
+            "page 3: bars: expected an object, an array or null, got number");
   EXPECT_EQ(ErrorOf(R"({"bars":{},"next_page_token":7})"),
             "page 3: next_page_token: expected a string or null, got number");
 }

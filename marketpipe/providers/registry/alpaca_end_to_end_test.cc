@@ -33,15 +33,22 @@ FakeAlpacaServer::BarsBySymbol Minutes(const std::string& symbol, int first, int
   for (int i = first; i < first + count; ++i) {
     char t[32];
     std::snprintf(t, sizeof t, "2024-01-02T%02d:%02d:00Z", 14 + (30 + i) / 60, (30 + i) % 60);
-    page[symbol].push_back({.t = t, .o = 100.0 + i, .h = 101.0 + i, .l = 99.0 + i, .c = 100.5 + i,
-                            .v = 1000 + i, .n = 10, .vw = 100.25 + i});
+    page[symbol].push_back({.t = t,
+                            .o = 100.0 + i,
+                            .h = 101.0 + i,
+                            .l = 99.0 + i,
+                            .c = 100.5 + i,
+                            .v = 1000 + i,
+                            .n = 10,
+                            .vw = 100.25 + i});
   }
   return page;
 }
 
 class AlpacaEndToEndTest : public testing::AsyncTest {
  protected:
-  AlpacaEndToEndTest() : server_(FakeAlpacaServer::Options{.key_id = kKey, .secret_key = kSecret}) {}
+  AlpacaEndToEndTest()
+      : server_(FakeAlpacaServer::Options{.key_id = kKey, .secret_key = kSecret}) {}
 
   std::unique_ptr<marketpipe::Provider> MakeAlpaca(std::string secret = kSecret) {
     ProviderConfig config;
@@ -174,10 +181,9 @@ TEST_F(AlpacaEndToEndTest, ManySymbolsConcurrentlyNeverExceedTheSharedRateLimit)
   options.key_id = kKey;
   options.secret = kSecret;
   auto client = *alpaca::AlpacaClient::Create(recording, time(), *limiter, options);
-  const std::vector<std::string> symbols = {"AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META",
-                                            "TSLA", "AMD",  "INTC", "IBM",  "ORCL", "CRM",
-                                            "NFLX", "ADBE", "QCOM", "TXN",  "AVGO", "MU",
-                                            "SHOP", "UBER"};
+  const std::vector<std::string> symbols = {"AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA",
+                                            "AMD",  "INTC", "IBM",  "ORCL", "CRM",  "NFLX", "ADBE",
+                                            "QCOM", "TXN",  "AVGO", "MU",   "SHOP", "UBER"};
   auto range = *TimeRange::Create(*ParseRfc3339("2024-01-02T14:30:00Z"),
                                   *ParseRfc3339("2024-01-02T15:30:00Z"));
   int ok = 0;
@@ -201,7 +207,8 @@ TEST_F(AlpacaEndToEndTest, ManySymbolsConcurrentlyNeverExceedTheSharedRateLimit)
   // Token bucket 60/min, burst 5: in any window of length w, at most 5 + w requests.
   for (size_t i = 0; i < recording.sent_at.size(); ++i) {
     for (size_t j = i; j < recording.sent_at.size(); ++j) {
-      const double w = std::chrono::duration<double>(recording.sent_at[j] - recording.sent_at[i]).count();
+      const double w =
+          std::chrono::duration<double>(recording.sent_at[j] - recording.sent_at[i]).count();
       EXPECT_LE(static_cast<double>(j - i + 1), 5 + w + 1e-9) << "requests " << i << ".." << j;
     }
   }

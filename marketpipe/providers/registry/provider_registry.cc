@@ -30,8 +30,8 @@ class OwningAlpacaProvider final : public Provider {
 
   std::string name() const override { return client_->name(); }
 
-  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(
-      Symbol symbol, TimeRange range, Timeframe timeframe) override {
+  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(Symbol symbol, TimeRange range,
+                                                                     Timeframe timeframe) override {
     return client_->FetchBars(std::move(symbol), range, timeframe);
   }
 
@@ -62,9 +62,9 @@ absl::StatusOr<std::unique_ptr<Provider>> MakeProvider(const ProviderConfig& con
     return std::unique_ptr<Provider>(std::make_unique<FakeProvider>(*context.time, options));
   }
   if (config.name != "alpaca") {
-    return absl::InvalidArgumentError(absl::StrCat("unknown provider \"", config.name,
-                                                   "\"; known providers: ",
-                                                   absl::StrJoin(ProviderNames(), ", ")));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown provider \"", config.name,
+                     "\"; known providers: ", absl::StrJoin(ProviderNames(), ", ")));
   }
   const EnvLookup env = context.env ? context.env : ProcessEnvironment();
   auto key = env("ALPACA_KEY");

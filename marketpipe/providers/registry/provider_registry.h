@@ -34,9 +34,9 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
 EnvLookup ProcessEnvironment();
 
 struct ProviderContext {
-  boost::asio::any_io_executor executor;  // where HTTP I/O runs
-  TimeSource* time = nullptr;             // clock for rate limits, backoff, timeouts
-  EnvLookup env = ProcessEnvironment();   // ALPACA_KEY, ALPACA_SECRET, ALPACA_BASE_URL
+  boost::asio::any_io_executor executor;      // where HTTP I/O runs
+  TimeSource* time = nullptr;                 // clock for rate limits, backoff, timeouts
+  EnvLookup env = ProcessEnvironment();       // ALPACA_KEY, ALPACA_SECRET, ALPACA_BASE_URL
   std::function<void(std::string_view)> log;  // retry lines; default stderr
 };
 

@@ -32,7 +32,8 @@ TEST_F(ProviderRegistryTest, FakeIsTheDefaultAndFetchesBars) {
   EXPECT_EQ((*provider)->name(), "fake");
   auto range = *TimeRange::Create(*ParseRfc3339("2024-01-02T14:30:00Z"),
                                   *ParseRfc3339("2024-01-02T14:35:00Z"));
-  auto bars = RunAsync((*provider)->FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute));
+  auto bars =
+      RunAsync((*provider)->FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute));
   ASSERT_TRUE(bars.ok()) << bars.status();
   EXPECT_EQ(bars->size(), 5u);
 }
@@ -62,7 +63,8 @@ TEST_F(ProviderRegistryTest, AlpacaSettingsAreValidatedWithoutLeakingTheSecret) 
   ProviderConfig config;
   config.name = "alpaca";
   config.feed = "otc";
-  auto bad_feed = MakeProvider(config, Context({{"ALPACA_KEY", "PK1"}, {"ALPACA_SECRET", "s3cr3t-value"}}));
+  auto bad_feed =
+      MakeProvider(config, Context({{"ALPACA_KEY", "PK1"}, {"ALPACA_SECRET", "s3cr3t-value"}}));
   ASSERT_FALSE(bad_feed.ok());
   EXPECT_NE(bad_feed.status().message().find("feed"), std::string::npos);
   EXPECT_EQ(bad_feed.status().message().find("s3cr3t-value"), std::string::npos);
@@ -74,9 +76,9 @@ TEST_F(ProviderRegistryTest, AlpacaSettingsAreValidatedWithoutLeakingTheSecret) 
   EXPECT_NE(bad_rate.status().message().find("rate limit"), std::string::npos);
 
   config.requests_per_minute = 200;
-  auto env_url = MakeProvider(config, Context({{"ALPACA_KEY", "PK1"},
-                                               {"ALPACA_SECRET", "s"},
-                                               {"ALPACA_BASE_URL", "gopher://x"}}));
+  auto env_url = MakeProvider(
+      config,
+      Context({{"ALPACA_KEY", "PK1"}, {"ALPACA_SECRET", "s"}, {"ALPACA_BASE_URL", "gopher://x"}}));
   ASSERT_FALSE(env_url.ok());
   EXPECT_NE(env_url.status().message().find("gopher://x"), std::string::npos);
 }
