@@ -170,7 +170,8 @@ run_buildifier() {
       # buildifier adds e.g. load("@rules_cc//cc:cc_library.bzl", ...), which only newer
       # rules_cc has: point those loads at our forwarder, "@rules_cc//cc:defs.bzl".
       "$buildifier" -lint=fix -warnings="$CC_NATIVE_WARNINGS" "${lintable[@]}" || true
-      grep -lE "$CC_NEW_LOAD_RE" "${lintable[@]}" 2>/dev/null |
+      # (grep finds nothing once the tree is clean: not an error under set -e/pipefail.)
+      { grep -lE "$CC_NEW_LOAD_RE" "${lintable[@]}" 2>/dev/null || true; } |
         while IFS= read -r f; do sed -i -E "s#$CC_NEW_LOAD_RE#\"@rules_cc//cc:defs.bzl\"#" "$f"; done
     fi
     # Formatting (also merges several loads of the same file into one).

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "marketpipe/core/civil_date.h"
 #include "marketpipe/core/price.h"
 #include "marketpipe/core/symbol.h"
 #include "marketpipe/core/time_format.h"
@@ -35,16 +36,6 @@ std::string TypeName(json_type t) {
   return "unknown";
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-constexpr int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 // The shape Alpaca sends for every bar, "2024-01-02T14:30:00Z", without the general parser.
 bool FastRfc3339(std::string_view s, int64_t* ns) {
   if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
@@ -63,10 +54,8 @@ bool FastRfc3339(std::string_view s, int64_t* ns) {
     return false;
   }
   const int year = c * 100 + yy;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (year < 1970 || mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap) ||
-      h > 23 || mi > 59 || se > 59) {
+  if (year < 1970 || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(year, mo) || h > 23 || mi > 59 ||
+      se > 59) {
     return false;
   }
   *ns = ((DaysFromCivil(year, mo, d) * 24 + h) * 60 + mi) * 60 + se;

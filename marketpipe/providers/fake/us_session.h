@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "marketpipe/core/civil_date.h"
+
 namespace marketpipe {
 
 // The US equity calendar the fake provider follows, computed from the rules alone (no tz
@@ -12,21 +14,8 @@ namespace marketpipe {
 //
 // Dates are proleptic Gregorian; "days" count from 1970-01-01 (negative before).
 
-// Days since 1970-01-01 of the given date (month 1..12, day 1..31; not validated).
-int64_t DaysFromCivil(int64_t year, int month, int day);
-
-struct CivilDate {
-  int64_t year = 1970;
-  int month = 1;
-  int day = 1;
-  friend bool operator==(const CivilDate&, const CivilDate&) = default;
-};
-
-// Inverse of DaysFromCivil.
-CivilDate CivilFromDays(int64_t days);
-
-// 0 = Sunday, 1 = Monday, ..., 6 = Saturday.
-int WeekdayFromDays(int64_t days);
+// Calendar arithmetic (DaysFromCivil, CivilFromDays, WeekdayFromDays) is in
+// marketpipe/core/civil_date.h.
 
 // Whether US Eastern daylight time (EDT, UTC-4) is in effect at `unix_seconds`. Since 2007 DST
 // runs from the second Sunday of March, 02:00 EST (07:00Z), to the first Sunday of November,
