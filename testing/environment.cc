@@ -52,7 +52,13 @@ std::filesystem::path BaseTempDir() {
     char name[64];
     std::snprintf(name, sizeof name, "marketpipe-test-%016llx",
                   static_cast<unsigned long long>(ProcessTag()));
-    return std::filesystem::path(tmp ? tmp : "/tmp") / name;
+    static const std::filesystem::path created = std::filesystem::path(tmp ? tmp : "/tmp") / name;
+    // Outside Bazel nobody cleans up after us: remove what we created when the process ends.
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(created, ec);
+    });
+    return created;
   }();
   return base;
 }

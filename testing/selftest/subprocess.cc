@@ -62,7 +62,14 @@ std::string RunfilesPath(const std::string& workspace_relative) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
   if (srcdir && workspace) return std::string(srcdir) + "/" + workspace + "/" + workspace_relative;
-  return workspace_relative;  // run by hand from the workspace's bazel-bin
+  // Run by hand: the binary's own runfiles tree, as Bazel lays it out next to it.
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    return std::string(self) + ".runfiles/marketpipe/" + workspace_relative;
+  }
+  return workspace_relative;
 }
 
 }  // namespace testing::selftest
