@@ -93,11 +93,18 @@ void AsyncTest::Drive(const bool& done) {
 void AsyncTest::CheckNothingPending(const char* when) {
   if (io_.stopped()) io_.restart();
   const size_t ran = io_.poll();
+  // poll() stops the io_context once it has no outstanding work; still running means an
+  // operation was started and never completed (a socket read, a real-time timer, ...).
+  const bool outstanding = !io_.stopped();
   const auto pending = time_.DescribePending();
-  if (ran > 0 || !pending.empty()) {
+  if (ran > 0 || outstanding || !pending.empty()) {
     ADD_FAILURE() << "async work left pending " << when << " in " << CurrentCaseName() << ": "
                   << ran << " handler(s) were still queued, " << pending.size()
-                  << " wait(s) still pending:\n"
+                  << " wait(s) still pending"
+                  << (outstanding ? ", and operations outside virtual time (sockets, real "
+                                    "timers) are still outstanding on the io_context"
+                                  : "")
+                  << ":\n"
                   << JoinLines(pending);
   }
 }

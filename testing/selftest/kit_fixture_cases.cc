@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -65,6 +66,18 @@ TEST_F(Misbehaving, LeavesTimerPending) {
       },
       boost::asio::detached);
   Poll();
+}
+
+// Starts a real-time operation that outlives the case body (a member, like a socket would be).
+class LeavesRealOperation : public testing::AsyncTest {
+ protected:
+  boost::asio::steady_timer timer_{io()};
+};
+
+TEST_F(LeavesRealOperation, Pending) {
+  Report("START");
+  timer_.expires_after(std::chrono::hours(1));
+  timer_.async_wait([](boost::system::error_code) {});
 }
 
 // Blocks outside the event loop (a read nobody will ever answer): only the watchdog ends it.

@@ -41,6 +41,16 @@ TEST(WatchdogTest, CaseThatLeavesATimerPendingFails) {
   EXPECT_NE(r.output.find("due at t=5s"), std::string::npos) << r.output;
 }
 
+TEST(WatchdogTest, CaseThatLeavesAnOperationOutsideVirtualTimePendingFails) {
+  ChildResult r = RunMisbehaving("LeavesRealOperation.Pending");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("operations outside virtual time (sockets, real timers) are still "
+                          "outstanding"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("[  FAILED  ] LeavesRealOperation.Pending"), std::string::npos);
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
