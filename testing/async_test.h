@@ -58,6 +58,7 @@ class AsyncTest : public ::testing::Test {
 
  private:
   void Drive(const bool& done);
+  void Drain();
   void CheckNothingPending(const char* when);
 
   VirtualTimeSource time_;

@@ -65,7 +65,10 @@ std::string TakeFlag(int* argc, char** argv, const std::string& name) {
 // twice the budget (plus a grace) for cases stuck outside the event loop.
 class Watchdog : public testing::EmptyTestEventListener {
  public:
-  explicit Watchdog(std::chrono::milliseconds budget) : budget_(budget) {
+  // `hard_deadline`: fire no later than this (before Bazel's own TEST_TIMEOUT kill, which
+  // would name nobody).
+  Watchdog(std::chrono::milliseconds budget, std::chrono::steady_clock::time_point hard_deadline)
+      : budget_(budget), hard_deadline_(hard_deadline) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~Watchdog() override {
@@ -101,17 +104,19 @@ class Watchdog : public testing::EmptyTestEventListener {
         continue;
       }
       const std::string name = running_;
-      const auto deadline = started_ + limit;
+      const auto deadline = std::min(started_ + limit, hard_deadline_);
       if (cv_.wait_until(lock, deadline, [&] { return stop_ || running_ != name; })) continue;
       std::ostringstream msg;
-      msg << "[ watchdog ] case " << name << " is stuck: still running after "
-          << std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()
-          << " ms of real time (budget " << budget_.count()
-          << " ms), outside the async loop. Pending async work:\n";
+      const auto ran = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started_);
+      msg << "[ watchdog ] case " << name << " is stuck: still running after " << ran.count()
+          << " ms of real time (budget " << budget_.count() << " ms"
+          << (deadline == hard_deadline_ ? "; the test's TEST_TIMEOUT is nearly used up" : "")
+          << "), outside the async loop. Pending async work:\n";
       auto pending = testing::kit_internal::DescribePendingWork();
       if (pending.empty()) msg << "  (none registered)\n";
       for (const auto& p : pending) msg << "  - " << p << "\n";
-      msg << "[ watchdog ] ending the process: cases after " << name << " did not run.\n";
+      msg << "[ watchdog ] ending the process; the supervisor runs the remaining cases.\n";
       std::fputs(msg.str().c_str(), stderr);
       std::fflush(stderr);
       std::_Exit(3);
@@ -119,6 +124,7 @@ class Watchdog : public testing::EmptyTestEventListener {
   }
 
   std::chrono::milliseconds budget_;
+  std::chrono::steady_clock::time_point hard_deadline_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::string running_;
@@ -227,9 +233,21 @@ int main(int argc, char** argv) {
   }
   testing::kit_internal::SetCaseBudget(budget);
 
+  // The whole process must finish (or name its stuck case) before Bazel's TEST_TIMEOUT kill.
+  // Steady-clock time is system-wide on Linux, so a supervised child inherits the deadline.
+  using SteadyClock = std::chrono::steady_clock;
+  SteadyClock::time_point hard_deadline = SteadyClock::time_point::max();
+  if (const char* inherited = Env("MP_KIT_HARD_DEADLINE_NS")) {
+    hard_deadline = SteadyClock::time_point(std::chrono::nanoseconds(std::atoll(inherited)));
+    unsetenv("MP_KIT_HARD_DEADLINE_NS");
+  } else if (Env("TEST_TIMEOUT")) {
+    const auto seconds = std::chrono::duration<double>(0.9 * std::atof(Env("TEST_TIMEOUT")));
+    hard_deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(seconds);
+  }
+
   if (progress_file) {
     unit.listeners().Append(new testing::kit_internal::ProgressListener(progress_file));
-    unit.listeners().Append(new Watchdog(budget));  // gtest owns and deletes them
+    unit.listeners().Append(new Watchdog(budget, hard_deadline));  // gtest owns and deletes them
     return RUN_ALL_TESTS();
   }
 
@@ -245,24 +263,39 @@ int main(int argc, char** argv) {
   if (supervise) {
     testing::kit_internal::SuperviseRequest request;
     request.self = "/proc/self/exe";
-    request.args = original_args;
+    // The child writes its XML where the supervisor says; the merged file goes to the path the
+    // user or Bazel asked for (XML_OUTPUT_FILE or --gtest_output=xml:PATH).
+    const std::string output = GTEST_FLAG_GET(output);
+    const bool xml_path = output.rfind("xml:", 0) == 0 && output.size() > 4;
+    for (const auto& arg : original_args) {
+      if (xml_path && arg.rfind("--gtest_output", 0) == 0) continue;
+      request.args.push_back(arg);
+    }
     char timeout_arg[64];
     std::snprintf(timeout_arg, sizeof timeout_arg, "--mp_case_timeout=%.3f",
                   budget.count() / 1000.0);
     request.args.push_back(timeout_arg);
     request.cases = mine;
-    if (const char* xml = Env("XML_OUTPUT_FILE")) request.xml_output = xml;
+    if (xml_path) request.xml_output = output.substr(4);
     const char* tmp =
         Env("TEST_TMPDIR") ? Env("TEST_TMPDIR") : (Env("TMPDIR") ? Env("TMPDIR") : "/tmp");
     std::string work = std::string(tmp) + "/mp-supervisor-XXXXXX";
     if (!mkdtemp(work.data())) Die("cannot create a scratch directory under " + std::string(tmp));
     request.work_dir = work;
+    if (hard_deadline != SteadyClock::time_point::max()) {
+      setenv("MP_KIT_HARD_DEADLINE_NS",
+             std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                hard_deadline.time_since_epoch())
+                                .count())
+                 .c_str(),
+             1);
+    }
     const int rc = testing::kit_internal::Supervise(request);
     std::filesystem::remove_all(work);
     return rc;
   }
 
-  auto* watchdog = new Watchdog(budget);
+  auto* watchdog = new Watchdog(budget, hard_deadline);
   unit.listeners().Append(watchdog);  // gtest owns and deletes it
   return RUN_ALL_TESTS();
 }

@@ -174,31 +174,51 @@ int Supervise(const SuperviseRequest& req) {
       }
     }
     if (code != 0) any_failed = true;
-    if (culprit.empty()) {
-      if (status < 0 || !exited) {
-        std::fprintf(stderr, "[ marketpipe ] test process failed outside any case\n");
-      }
-      break;  // every case it was given ran; gtest's own result decides pass/fail
-    }
-    any_failed = true;
-    const std::string why =
-        status < 0 ? "could not start the test process"
-        : !exited  ? "crashed: killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-                        strsignal(WTERMSIG(status)) + ")"
-        : code == 3 ? "stuck: the watchdog ended the process (see its message above)"
-                    : "crashed: the process exited with code " + std::to_string(code) +
-                          " in the middle of the case (a sanitizer report, or exit())";
-    std::fprintf(stderr,
-                 "[ marketpipe ] case %s %s; running the remaining cases in a new process\n",
-                 culprit.c_str(), why.c_str());
-    lost.emplace_back(culprit, why);
-    if (part.empty()) {
-      for (const auto& [name, result] : p.ended) recovered.emplace_back(name, result);
-    }
     std::set<std::string> done(p.started.begin(), p.started.end());
     std::vector<std::string> next;
     for (const auto& c : remaining) {
       if (!done.count(c)) next.push_back(c);
+    }
+    // gtest itself exits 0 (all passed) or 1 (some failed), having written its XML.
+    // (--gtest_fail_fast stops early on purpose.)
+    const bool clean = exited && (code == 0 || code == 1) && (xml.empty() || !part.empty()) &&
+                       (next.empty() || GTEST_FLAG_GET(fail_fast));
+    if (culprit.empty() && clean) break;
+    any_failed = true;
+    if (part.empty()) {
+      for (const auto& [name, result] : p.ended) recovered.emplace_back(name, result);
+    }
+    const std::string how = status < 0 ? "could not start the test process"
+                            : !exited  ? "killed by signal " + std::to_string(WTERMSIG(status)) +
+                                            " (" + strsignal(WTERMSIG(status)) + ")"
+                            : code == 3 ? "the watchdog ended the process (see its message above)"
+                                        : "the process exited with code " + std::to_string(code) +
+                                              " (a sanitizer report, or exit())";
+    if (!culprit.empty()) {
+      const std::string why = code == 3 && exited ? "stuck: " + how : "crashed: " + how;
+      std::fprintf(stderr,
+                   "[ marketpipe ] case %s %s; running the remaining cases in a new process\n",
+                   culprit.c_str(), why.c_str());
+      lost.emplace_back(culprit, why);
+    } else {
+      // Died between cases: in a suite's SetUpTestSuite/TearDownTestSuite or the global
+      // environment. Nobody to blame by name; the run fails and the rest still runs.
+      const std::string after =
+          p.started.empty() ? "before its first case" : "after case " + p.started.back();
+      std::fprintf(stderr, "[ marketpipe ] test process died %s, outside any case: %s\n",
+                   after.c_str(), how.c_str());
+      if (p.started.empty()) {
+        // No progress at all: running the same cases again would die the same way.
+        for (const auto& c : next) {
+          lost.emplace_back(c,
+                            "never ran: the test process died before its first case (" + how + ")");
+        }
+        break;
+      }
+    }
+    if (!next.empty()) {
+      std::fprintf(stderr, "[ marketpipe ] running the %zu remaining case(s) in a new process\n",
+                   next.size());
     }
     remaining = std::move(next);
   }

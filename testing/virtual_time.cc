@@ -33,6 +33,11 @@ struct WaiterImpl final : VirtualTimeSource::Waiter {
   Handler handler;
 };
 
+// now + d without overflow: a wait of Duration::max() is "forever", not "already due".
+TimeSource::Duration SaturatingAdd(TimeSource::Duration now, TimeSource::Duration d) {
+  return d > TimeSource::Duration::max() - now ? TimeSource::Duration::max() : now + d;
+}
+
 std::string FormatDuration(std::chrono::nanoseconds d) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.9gs", std::chrono::duration<double>(d).count());
@@ -72,7 +77,7 @@ boost::asio::awaitable<void> VirtualTimeSource::SleepFor(Duration d) {
         {
           std::lock_guard<std::mutex> lock(mu_);
           waiter->created_at = now_;
-          key = {now_ + d, next_seq_++};
+          key = {SaturatingAdd(now_, d), next_seq_++};
           timers_.emplace(key, waiter);
         }
         if (slot.is_connected()) {
@@ -111,7 +116,7 @@ void VirtualTimeSource::Advance(Duration d) {
   Duration target;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    target = now_ + d;
+    target = SaturatingAdd(now_, d);
   }
   // Step through intermediate deadlines so Now() inside each completion reads its own deadline
   // order; completions are posted, so they all observe the clock after this call returns.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <stdexcept>
 #include <string>
@@ -50,6 +51,22 @@ TEST_F(AsyncTestTest, BudgetStopsAStuckRunWithAClearMessage) {
         << msg;
     EXPECT_NE(msg.find("external wait: socket read from 127.0.0.1:1"), std::string::npos) << msg;
   }
+  time().CancelAll();
+  Poll();
+}
+
+TEST_F(AsyncTestTest, BudgetStopsARunThatKeepsTimersComingButNeverFinishes) {
+  // A ticker keeps virtual time moving forever; the awaited result never comes.
+  set_run_budget(100ms);
+  auto ticker = [&]() -> awaitable<void> {
+    for (;;) co_await time().SleepFor(1s);
+  };
+  auto never = [&]() -> awaitable<void> {
+    co_await time().SleepFor(std::chrono::hours(1'000'000'000));
+  };
+  using namespace boost::asio::experimental::awaitable_operators;
+  EXPECT_THROW(RunAsync([&]() -> awaitable<void> { co_await (ticker() && never()); }()),
+               AsyncTimeout);
   time().CancelAll();
   Poll();
 }

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "testing/async_test.h"
@@ -79,6 +80,39 @@ TEST_F(LeavesRealOperation, Pending) {
   timer_.expires_after(std::chrono::hours(1));
   timer_.async_wait([](boost::system::error_code) {});
 }
+
+// A coroutine parked on a virtual timer that, when unwound, uses a member of the derived
+// fixture: the kit must unwind it while that member is still alive (ASan checks this).
+class ParkedCoroutine : public testing::AsyncTest {
+ protected:
+  std::unique_ptr<std::string> member_ = std::make_unique<std::string>("alive");
+};
+
+TEST_F(ParkedCoroutine, UsesFixtureMemberWhenUnwound) {
+  Report("START");
+  boost::asio::co_spawn(
+      io(),
+      [this]() -> boost::asio::awaitable<void> {
+        try {
+          co_await time().SleepFor(std::chrono::hours(1));
+        } catch (...) {
+          std::printf("UNWOUND member=%s\n", member_->c_str());
+        }
+      },
+      boost::asio::detached);
+  Poll();
+}
+
+// Its suite's teardown kills the process after its case passed.
+class DiesInSuiteTeardown : public ::testing::Test {
+ protected:
+  static void TearDownTestSuite() {
+    std::fflush(stdout);
+    std::raise(SIGABRT);
+  }
+};
+
+TEST_F(DiesInSuiteTeardown, Passes) { Report("RAN"); }
 
 // Blocks outside the event loop (a read nobody will ever answer): only the watchdog ends it.
 TEST_F(Misbehaving, HangsOutsideTheLoop) {

@@ -51,6 +51,14 @@ TEST(WatchdogTest, CaseThatLeavesAnOperationOutsideVirtualTimePendingFails) {
   EXPECT_NE(r.output.find("[  FAILED  ] LeavesRealOperation.Pending"), std::string::npos);
 }
 
+TEST(WatchdogTest, ParkedCoroutinesAreUnwoundWhileTheFixtureIsAlive) {
+  ChildResult r = RunMisbehaving("ParkedCoroutine.*");
+  EXPECT_NE(r.output.find("UNWOUND member=alive"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("AddressSanitizer"), std::string::npos) << r.output;
+  // It left a timer pending, which fails the case.
+  EXPECT_NE(r.output.find("due at t=3600s"), std::string::npos) << r.output;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -95,6 +103,33 @@ TEST(WatchdogTest, CrashingCaseFailsByNameAndTheNextCaseStillRuns) {
   EXPECT_NE(report.find("name=\"C00\" classname=\"Cases\""), std::string::npos) << report;
   EXPECT_NE(report.find("<failure message=\"Misbehaving.Crashes crashed"), std::string::npos)
       << report;
+}
+
+TEST(WatchdogTest, DeathBetweenCasesFailsTheRunAndTheRemainingCasesStillRun) {
+  const std::string xml = CaseTempDir() + "/test.xml";
+  ChildResult r = RunChild({RunfilesPath("testing/selftest/kit_fixture_cases"),
+                            "--gtest_filter=DiesInSuiteTeardown.*:Misbehaving.RunsAfter*"},
+                           {{"XML_OUTPUT_FILE", xml}});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("died after case DiesInSuiteTeardown.Passes, outside any case"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("RAN Misbehaving.RunsAfterTheStuckOne"), std::string::npos) << r.output;
+  const std::string report = ReadFile(xml);
+  EXPECT_NE(report.find("name=\"Passes\" classname=\"DiesInSuiteTeardown\""), std::string::npos)
+      << report;
+  EXPECT_NE(report.find("name=\"RunsAfterTheStuckOne\""), std::string::npos) << report;
+}
+
+TEST(WatchdogTest, GtestOutputFlagReceivesTheMergedReport) {
+  const std::string xml = CaseTempDir() + "/user.xml";
+  ChildResult r = RunChild({RunfilesPath("testing/selftest/kit_fixture_cases"),
+                            "--gtest_filter=Cases.C00:Cases.C01", "--gtest_output=xml:" + xml},
+                           {});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::string report = ReadFile(xml);
+  EXPECT_NE(report.find("name=\"C00\""), std::string::npos) << report;
+  EXPECT_NE(report.find("name=\"C01\""), std::string::npos) << report;
 }
 
 TEST(WatchdogTest, BadCaseTimeoutIsAClearError) {

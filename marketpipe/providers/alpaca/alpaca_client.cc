@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -59,8 +60,10 @@ std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view v, int6
   if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     int64_t seconds = 0;
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
-    if (ec != std::errc() || seconds > 86400 * 365) return std::nullopt;
-    return std::chrono::seconds(seconds);
+    // Absurdly long waits are still waits: the caller compares them with max_retry_after.
+    if (ec == std::errc::result_out_of_range) seconds = 86400LL * 365 * 100;
+    if (ec != std::errc() && ec != std::errc::result_out_of_range) return std::nullopt;
+    return std::chrono::seconds(std::min<int64_t>(seconds, 86400LL * 365 * 100));
   }
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -96,7 +99,8 @@ std::string MaskSecrets(std::string_view text, std::string_view secret, std::str
   std::string out(text);
   for (std::string_view s : {secret, key_id}) {
     if (s.empty()) continue;
-    const std::string mask = "****" + std::string(s.substr(s.size() > 4 ? s.size() - 4 : 0));
+    // The last 4 characters identify a long secret; a short one is hidden entirely.
+    const std::string mask = s.size() > 8 ? "****" + std::string(s.substr(s.size() - 4)) : "****";
     for (size_t pos = out.find(s); pos != std::string::npos; pos = out.find(s, pos + mask.size())) {
       out.replace(pos, s.size(), mask);
     }
@@ -203,6 +207,11 @@ void AlpacaClient::Log(std::string_view line) const {
   }
 }
 
+// Masked before any truncation: a cut through a secret would leave its prefix unmasked.
+std::string AlpacaClient::MaskedBody(const net::HttpResponse& response) const {
+  return MaskSecrets(response.body, options_.secret, options_.key_id);
+}
+
 absl::Status AlpacaClient::Masked(absl::Status status) const {
   if (status.ok()) return status;
   return absl::Status(status.code(),
@@ -236,17 +245,18 @@ boost::asio::awaitable<absl::StatusOr<net::HttpResponse>> AlpacaClient::GetWithR
     } else if (response->status >= 200 && response->status < 300) {
       co_return response;
     } else if (IsRetryableStatus(response->status)) {
-      failure = absl::StrCat("HTTP ", response->status, ": ", ServerMessage(response->body));
+      failure = absl::StrCat("HTTP ", response->status, ": ", ServerMessage(MaskedBody(*response)));
       if (auto header = response->headers.Get("Retry-After")) {
         retry_after = ParseRetryAfter(*header, time_.UnixNanos());
         if (!retry_after) {
           Log(absl::StrCat("alpaca: ", what, ": ignoring malformed Retry-After \"",
-                           header->substr(0, 40), "\""));
+                           MaskSecrets(*header, options_.secret, options_.key_id).substr(0, 40),
+                           "\""));
         }
       }
     } else {
       const std::string message = absl::StrCat("alpaca: ", what, " -> HTTP ", response->status,
-                                               ": ", ServerMessage(response->body));
+                                               ": ", ServerMessage(MaskedBody(*response)));
       switch (response->status) {
         case 401:
           co_return Masked(absl::UnauthenticatedError(message));
@@ -295,6 +305,7 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> AlpacaClient::FetchBars
     Symbol symbol, TimeRange range, Timeframe timeframe) {
   std::vector<Bar> bars;
   std::string token;
+  std::set<std::string> seen_tokens;
   for (int page_no = 1;; ++page_no) {
     net::HttpRequest request;
     request.method = "GET";
@@ -321,10 +332,10 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> AlpacaClient::FetchBars
       bars.push_back(std::move(bar));
     }
     if (!parsed->next_page_token) break;
-    if (*parsed->next_page_token == token) {
+    if (!seen_tokens.insert(*parsed->next_page_token).second) {
       co_return absl::DataLossError(absl::StrCat("alpaca: ", symbol.value(), " ", page,
-                                                 ": server repeated next_page_token \"", token,
-                                                 "\" (pagination loop)"));
+                                                 ": server repeated next_page_token \"",
+                                                 *parsed->next_page_token, "\" (pagination loop)"));
     }
     token = *parsed->next_page_token;
   }

@@ -52,7 +52,8 @@ struct AlpacaOptions {
 absl::Status ValidateOptions(const AlpacaOptions& options);
 
 // Replaces every occurrence of `secret` (and of the key id) in `text` by "****" + its last 4
-// characters. Applied to every log line and error this client produces.
+// characters ("****" alone for values of 8 characters or fewer). Applied to every log line and
+// error this client produces.
 std::string MaskSecrets(std::string_view text, std::string_view secret, std::string_view key_id);
 
 // Alpaca market-data v2 bars: GET {base}/v2/stocks/bars, following next_page_token.
@@ -86,6 +87,7 @@ class AlpacaClient final : public Provider {
   std::chrono::nanoseconds Backoff(int retry);
   void Log(std::string_view line) const;
   absl::Status Masked(absl::Status status) const;
+  std::string MaskedBody(const net::HttpResponse& response) const;
 
   net::HttpTransport& transport_;
   TimeSource& time_;

@@ -314,6 +314,37 @@ TEST_F(AlpacaClientTest, RepeatedPageTokenIsDetectedNotLoopedForever) {
   EXPECT_NE(bars.status().message().find("pagination loop"), std::string::npos);
 }
 
+TEST_F(AlpacaClientTest, PageTokenCycleIsDetectedNotLoopedForever) {
+  mock_.Expect(RequestMatcher().NoQuery("page_token")).RespondStatus(200, Page({}, "a"));
+  mock_.Expect(RequestMatcher().Query("page_token", "a")).RespondStatus(200, Page({}, "b"));
+  mock_.Expect(RequestMatcher().Query("page_token", "b")).RespondStatus(200, Page({}, "a"));
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_NE(bars.status().message().find("repeated next_page_token \"a\""), std::string::npos)
+      << bars.status();
+}
+
+TEST_F(AlpacaClientTest, AbsurdRetryAfterIsTheLimitErrorNotMalformed) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(429, "", {{"Retry-After", "99999999999999999999999"}});
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(bars.status())) << bars.status();
+}
+
+TEST_F(AlpacaClientTest, SecretStraddlingTheMessageCutIsStillMasked) {
+  // The server's message is cut for the error text; the cut must not expose a secret prefix.
+  const std::string body = std::string(190, 'x') + kSecret + std::string(50, 'y');
+  mock_.Expect(RequestMatcher()).RespondStatus(403, body);
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  const std::string message(bars.status().message());
+  EXPECT_EQ(message.find(std::string(kSecret).substr(0, 8)), std::string::npos) << message;
+}
+
 TEST_F(AlpacaClientTest, BarsOfAnotherSymbolAreRejected) {
   mock_.Expect(RequestMatcher())
       .RespondStatus(200, R"({"bars":{"MSFT":[)" + BarJson("2024-01-02T14:30:00Z") + "]}}");
@@ -347,9 +378,11 @@ TEST_F(AlpacaClientTest, BadOptionsAreClearErrors) {
 }
 
 TEST(MaskSecretsTest, MasksEveryOccurrenceToTheLastFourCharacters) {
-  EXPECT_EQ(MaskSecrets("a abcdefgh b abcdefgh", "abcdefgh", ""), "a ****efgh b ****efgh");
-  EXPECT_EQ(MaskSecrets("key K1234567 secret s", "", "K1234567"), "key ****4567 secret s");
-  EXPECT_EQ(MaskSecrets("xyz", "xy", ""), "****xyz");
+  EXPECT_EQ(MaskSecrets("a abcdefghij b abcdefghij", "abcdefghij", ""), "a ****ghij b ****ghij");
+  EXPECT_EQ(MaskSecrets("key PK12345678 secret s", "", "PK12345678"), "key ****5678 secret s");
+  // Short values would be mostly revealed by their last 4 characters: hidden entirely.
+  EXPECT_EQ(MaskSecrets("key K1234567 secret s", "", "K1234567"), "key **** secret s");
+  EXPECT_EQ(MaskSecrets("xyz", "xy", ""), "****z");
 }
 
 }  // namespace

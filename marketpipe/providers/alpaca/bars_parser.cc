@@ -54,8 +54,9 @@ bool FastRfc3339(std::string_view s, int64_t* ns) {
     return false;
   }
   const int year = c * 100 + yy;
-  if (year < 1970 || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(year, mo) || h > 23 || mi > 59 ||
-      se > 59) {
+  // int64 nanoseconds end in 2262: later years go to the general parser, which says so.
+  if (year < 1970 || year > 2261 || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(year, mo) ||
+      h > 23 || mi > 59 || se > 59) {
     return false;
   }
   *ns = ((DaysFromCivil(year, mo, d) * 24 + h) * 60 + mi) * 60 + se;
@@ -71,6 +72,11 @@ bool FastPriceUnits(std::string_view t, int64_t* units) {
     t.remove_suffix(1);
   }
   size_t i = 0;
+  // A negative price is kept (validation reports it as non-positive), never dropped here.
+  const bool negative = !t.empty() && t[0] == '-';
+  if (negative) ++i;
+  // JSON forbids leading zeros ("01"): leave those to simdjson, which rejects them.
+  if (i + 1 < t.size() && t[i] == '0' && t[i + 1] >= '0' && t[i + 1] <= '9') return false;
   int64_t whole = 0;
   int digits = 0;
   while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
@@ -102,7 +108,8 @@ bool FastPriceUnits(std::string_view t, int64_t* units) {
   (void)sticky;
   round_up = first_dropped >= 5;  // half up, as Price's lenient mode
   for (int k = frac_digits; k < 4; ++k) frac *= 10;
-  *units = whole * Price::kUnitsPerWhole + frac + (round_up ? 1 : 0);
+  const int64_t magnitude = whole * Price::kUnitsPerWhole + frac + (round_up ? 1 : 0);
+  *units = negative ? -magnitude : magnitude;
   return true;
 }
 
@@ -335,8 +342,10 @@ class PageParser {
       size_t i = 0;
       int64_t n = 0;
       while (i < t.size() && i < 18 && t[i] >= '0' && t[i] <= '9') n = n * 10 + (t[i++] - '0');
-      if (i > 0 && (i == t.size() || t[i] == ',' || t[i] == '}' || t[i] == ']' || t[i] == ' ' ||
-                    t[i] == '\n' || t[i] == '\r' || t[i] == '\t')) {
+      const bool leading_zero = i > 1 && t[0] == '0';  // invalid JSON: simdjson reports it
+      if (i > 0 && !leading_zero &&
+          (i == t.size() || t[i] == ',' || t[i] == '}' || t[i] == ']' || t[i] == ' ' ||
+           t[i] == '\n' || t[i] == '\r' || t[i] == '\t')) {
         *out = n;
         return absl::OkStatus();
       }
@@ -353,7 +362,11 @@ class PageParser {
       return Invalid(where.str(), digits ? "integer out of range: " + token
                                          : "expected an integer, got " + token);
     }
-    if (n < 0) return Invalid(where.str(), absl::StrCat("negative count ", n));
+    // A negative volume is kept for validation to report ("negative volume"); a negative
+    // trade count has no such use and is malformed data.
+    if (n < 0 && std::string_view(name) != "v") {
+      return Invalid(where.str(), absl::StrCat("negative count ", n));
+    }
     *out = n;
     return absl::OkStatus();
   }

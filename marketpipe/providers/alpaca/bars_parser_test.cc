@@ -93,13 +93,42 @@ TEST(BarsParserTest, FractionalOrHugeVolumeIsAnError) {
       << ErrorOf(WithBar(bar));
 }
 
-TEST(BarsParserTest, HugeOrNegativePriceIsAnError) {
+TEST(BarsParserTest, HugePriceIsAnError) {
   std::string bar = kBar;
   bar.replace(bar.find(R"("h":187.235)"), 11, R"("h":1e300)");
   EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].h:)"), std::string::npos);
-  bar = kBar;
+}
+
+TEST(BarsParserTest, NegativePriceAndVolumeAreKeptForValidationToReport) {
+  std::string bar = kBar;
   bar.replace(bar.find(R"("l":186.9)"), 9, R"("l":-186.9)");
-  EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].l:)"), std::string::npos);
+  bar.replace(bar.find(R"("v":120345)"), 10, R"("v":-5)");
+  auto page = ParseBarsPage(WithBar(bar), "page 1");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->bars[0].low.units(), -1869000);
+  EXPECT_EQ(page->bars[0].volume, -5);
+}
+
+TEST(BarsParserTest, NegativeTradeCountIsAnError) {
+  std::string bar = kBar;
+  bar.replace(bar.find(R"("n":1523)"), 8, R"("n":-1)");
+  EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].n: negative count -1)"),
+            std::string::npos);
+}
+
+TEST(BarsParserTest, LeadingZerosAreInvalidJsonNotSilentlyAccepted) {
+  std::string bar = kBar;
+  bar.replace(bar.find(R"("o":187.15)"), 10, R"("o":0187.15)");
+  EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].o)"), std::string::npos);
+  bar = kBar;
+  bar.replace(bar.find(R"("v":120345)"), 10, R"("v":007)");
+  EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].v)"), std::string::npos);
+}
+
+TEST(BarsParserTest, TimestampsBeyondInt64NanosecondsAreOutOfRangeNotWrapped) {
+  std::string bar = kBar;
+  bar.replace(bar.find("2024-01-02T14:30:00Z"), 20, "2300-01-01T00:00:00Z");
+  EXPECT_NE(ErrorOf(WithBar(bar)).find(R"(bars["AAPL"][0].t:)"), std::string::npos);
 }
 
 TEST(BarsParserTest, BadTimestampAndSymbolAreNamed) {
