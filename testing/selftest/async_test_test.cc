@@ -62,7 +62,7 @@ TEST_F(AsyncTestTest, BudgetStopsARunThatKeepsTimersComingButNeverFinishes) {
     for (;;) co_await time().SleepFor(1s);
   };
   auto never = [&]() -> awaitable<void> {
-    co_await time().SleepFor(std::chrono::hours(1'000'000'000));
+    co_await time().SleepFor(std::chrono::hours(1'000'000));
   };
   using namespace boost::asio::experimental::awaitable_operators;
   EXPECT_THROW(RunAsync([&]() -> awaitable<void> { co_await (ticker() && never()); }()),
