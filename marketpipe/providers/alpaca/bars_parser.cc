@@ -64,8 +64,10 @@ bool FastRfc3339(std::string_view s, int64_t* ns) {
   return true;
 }
 
-// Exact decimal -> 1e-4 units for plain JSON numbers ("187.235"); nullopt when the text needs
-// the general path (exponent, > 18 digits).
+// Exact decimal -> 1e-4 units for plain JSON numbers ("187.235", "-1.5"), rounding more than 4
+// decimals half up like Price::Parse's lenient mode. False when the text needs the general path
+// (exponent, invalid JSON, more than 14 integer digits). Not Price::Parse itself: that costs
+// 30 % of the page parse (measured: 4.6 vs 6.5 M bars/s) for checks JSON already guarantees.
 bool FastPriceUnits(std::string_view t, int64_t* units) {
   while (!t.empty() &&
          (t.back() == ' ' || t.back() == '\n' || t.back() == '\r' || t.back() == '\t')) {
@@ -86,8 +88,7 @@ bool FastPriceUnits(std::string_view t, int64_t* units) {
   if (digits == 0) return false;
   int64_t frac = 0;
   int frac_digits = 0;
-  bool round_up = false, sticky = false;
-  int first_dropped = -1;
+  int first_dropped = -1;  // half up: only the first dropped digit decides
   if (i < t.size() && t[i] == '.') {
     ++i;
     const size_t start = i;
@@ -97,16 +98,13 @@ bool FastPriceUnits(std::string_view t, int64_t* units) {
         ++frac_digits;
       } else if (first_dropped < 0) {
         first_dropped = t[i] - '0';
-      } else if (t[i] != '0') {
-        sticky = true;
       }
       ++i;
     }
     if (i == start) return false;
   }
   if (i != t.size()) return false;  // exponent or junk: general path
-  (void)sticky;
-  round_up = first_dropped >= 5;  // half up, as Price's lenient mode
+  const bool round_up = first_dropped >= 5;
   for (int k = frac_digits; k < 4; ++k) frac *= 10;
   const int64_t magnitude = whole * Price::kUnitsPerWhole + frac + (round_up ? 1 : 0);
   *units = negative ? -magnitude : magnitude;
