@@ -1,5 +1,7 @@
 #include "marketpipe/providers/alpaca/alpaca_client.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -38,18 +40,16 @@ bool IsRetryableTransportError(const absl::Status& s) {
   return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsDataLoss(s);
 }
 
-// The server's explanation: {"message": "..."} when it sent JSON, else the body's start.
-std::string ServerMessage(const std::string& body) {
-  const std::string key = "\"message\"";
-  size_t k = body.find(key);
-  if (k != std::string::npos) {
-    size_t q1 = body.find('"', body.find(':', k + key.size()) + 1);
-    size_t q2 = q1 == std::string::npos ? q1 : body.find('"', q1 + 1);
-    if (q1 != std::string::npos && q2 != std::string::npos) return body.substr(q1 + 1, q2 - q1 - 1);
+// The "message" string of a JSON object body ({"code": ..., "message": "..."}), unescaped.
+std::optional<std::string> JsonMessage(std::string_view body) {
+  simdjson::padded_string padded(body);
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  std::string_view message;
+  if (parser.iterate(padded).get(doc) || doc["message"].get_string().get(message)) {
+    return std::nullopt;
   }
-  std::string text = body.substr(0, 200);
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  return text.empty() ? "(empty body)" : text;
+  return std::string(message);
 }
 
 // Retry-After: delta-seconds (RFC 9110) or an IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT").
@@ -207,9 +207,16 @@ void AlpacaClient::Log(std::string_view line) const {
   }
 }
 
-// Masked before any truncation: a cut through a secret would leave its prefix unmasked.
-std::string AlpacaClient::MaskedBody(const net::HttpResponse& response) const {
-  return MaskSecrets(response.body, options_.secret, options_.key_id);
+// The server's explanation: its JSON "message", else the start of the body. Masked before the
+// cut (a cut through a secret would leave its prefix unmasked) and again after unescaping.
+std::string AlpacaClient::ServerMessage(const net::HttpResponse& response) const {
+  std::string text = MaskSecrets(response.body, options_.secret, options_.key_id);
+  if (auto message = JsonMessage(text)) {
+    return MaskSecrets(*message, options_.secret, options_.key_id);
+  }
+  text = text.substr(0, 200);
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return text.empty() ? "(empty body)" : text;
 }
 
 absl::Status AlpacaClient::Masked(absl::Status status) const {
@@ -245,7 +252,7 @@ boost::asio::awaitable<absl::StatusOr<net::HttpResponse>> AlpacaClient::GetWithR
     } else if (response->status >= 200 && response->status < 300) {
       co_return response;
     } else if (IsRetryableStatus(response->status)) {
-      failure = absl::StrCat("HTTP ", response->status, ": ", ServerMessage(MaskedBody(*response)));
+      failure = absl::StrCat("HTTP ", response->status, ": ", ServerMessage(*response));
       if (auto header = response->headers.Get("Retry-After")) {
         retry_after = ParseRetryAfter(*header, time_.UnixNanos());
         if (!retry_after) {
@@ -256,7 +263,7 @@ boost::asio::awaitable<absl::StatusOr<net::HttpResponse>> AlpacaClient::GetWithR
       }
     } else {
       const std::string message = absl::StrCat("alpaca: ", what, " -> HTTP ", response->status,
-                                               ": ", ServerMessage(MaskedBody(*response)));
+                                               ": ", ServerMessage(*response));
       switch (response->status) {
         case 401:
           co_return Masked(absl::UnauthenticatedError(message));

@@ -87,7 +87,7 @@ class AlpacaClient final : public Provider {
   std::chrono::nanoseconds Backoff(int retry);
   void Log(std::string_view line) const;
   absl::Status Masked(absl::Status status) const;
-  std::string MaskedBody(const net::HttpResponse& response) const;
+  std::string ServerMessage(const net::HttpResponse& response) const;
 
   net::HttpTransport& transport_;
   TimeSource& time_;

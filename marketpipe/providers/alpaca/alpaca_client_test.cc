@@ -334,6 +334,17 @@ TEST_F(AlpacaClientTest, AbsurdRetryAfterIsTheLimitErrorNotMalformed) {
   EXPECT_TRUE(absl::IsResourceExhausted(bars.status())) << bars.status();
 }
 
+TEST_F(AlpacaClientTest, ServerMessageIsReadAsJsonIncludingEscapes) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(422, R"({"message":"invalid \"feed\": use iex or sip","code":42210000})");
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_NE(bars.status().message().find(R"(HTTP 422: invalid "feed": use iex or sip)"),
+            std::string::npos)
+      << bars.status();
+}
+
 TEST_F(AlpacaClientTest, SecretStraddlingTheMessageCutIsStillMasked) {
   // The server's message is cut for the error text; the cut must not expose a secret prefix.
   const std::string body = std::string(190, 'x') + kSecret + std::string(50, 'y');
