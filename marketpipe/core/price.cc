@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "marketpipe/core/quote.h"
 
@@ -20,16 +21,6 @@ constexpr uint64_t kMaxUnits = static_cast<uint64_t>(std::numeric_limits<int64_t
 constexpr int kMaxIntegerDigits = 15;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-char ToLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ToLowerAscii(a[i]) != ToLowerAscii(b[i])) return false;
-  }
-  return true;
-}
 
 absl::Status Invalid(std::string_view text, std::string_view why) {
   return absl::InvalidArgumentError(
@@ -57,8 +48,10 @@ absl::StatusOr<Price> Price::Parse(std::string_view text, ParseMode mode) {
   std::string_view body = text;
   const bool minus = body.front() == '-';
   if (minus || body.front() == '+') body.remove_prefix(1);
-  if (EqualsIgnoreCase(body, "nan") || EqualsIgnoreCase(body, "inf") ||
-      EqualsIgnoreCase(body, "infinity")) {
+  // Debian's Abseil has its own string_view type: convert explicitly.
+  const absl::string_view word(body.data(), body.size());
+  if (absl::EqualsIgnoreCase(word, "nan") || absl::EqualsIgnoreCase(word, "inf") ||
+      absl::EqualsIgnoreCase(word, "infinity")) {
     return Invalid(text, "not a finite number");
   }
   if (minus) return Invalid(text, "negative prices are not allowed");

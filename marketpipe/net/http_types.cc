@@ -1,34 +1,24 @@
 #include "marketpipe/net/http_types.h"
 
-#include <algorithm>
-
-#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace marketpipe::net {
-namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return absl::ascii_tolower(static_cast<unsigned char>(x)) ==
-                  absl::ascii_tolower(static_cast<unsigned char>(y));
-         });
-}
-
-}  // namespace
 
 void HttpHeaders::Add(std::string name, std::string value) {
   fields_.emplace_back(std::move(name), std::move(value));
 }
 
 void HttpHeaders::Set(std::string name, std::string value) {
-  std::erase_if(fields_, [&](const auto& f) { return EqualsIgnoreCase(f.first, name); });
+  std::erase_if(fields_, [&](const auto& f) { return absl::EqualsIgnoreCase(f.first, name); });
   Add(std::move(name), std::move(value));
 }
 
 std::optional<std::string> HttpHeaders::Get(std::string_view name) const {
+  // Debian's Abseil has its own string_view type: convert explicitly.
+  const absl::string_view wanted(name.data(), name.size());
   for (const auto& [n, v] : fields_) {
-    if (EqualsIgnoreCase(n, name)) return v;
+    if (absl::EqualsIgnoreCase(n, wanted)) return v;
   }
   return std::nullopt;
 }
