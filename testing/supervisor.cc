@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-extern char** environ;
+#include "testing/child_process.h"
 
 namespace testing::kit_internal {
 namespace {
@@ -68,41 +68,17 @@ Progress ReadProgress(const std::string& path) {
 // Runs one child; returns its wait status.
 int RunChild(const SuperviseRequest& req, const std::vector<std::string>& cases,
              const std::string& progress, const std::string& xml) {
-  std::vector<std::string> args = {req.self};
-  args.insert(args.end(), req.args.begin(), req.args.end());
+  ChildProcess child;
+  child.argv = {req.self};
+  child.argv.insert(child.argv.end(), req.args.begin(), req.args.end());
   std::string filter;
   for (const auto& c : cases) filter += (filter.empty() ? "" : ":") + c;
-  args.push_back("--gtest_filter=" + filter);
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) {
-    const std::string kv(*e);
-    const std::string key = kv.substr(0, kv.find('='));
-    if (key == "XML_OUTPUT_FILE" || key == "TEST_SHARD_STATUS_FILE" || key == "GTEST_OUTPUT" ||
-        key == kChildEnv || key == "TEST_PREMATURE_EXIT_FILE") {
-      continue;
-    }
-    env.push_back(kv);
-  }
-  env.push_back(std::string(kChildEnv) + "=" + progress);
-  if (!xml.empty()) env.push_back("XML_OUTPUT_FILE=" + xml);
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    execve(argv[0], argv.data(), envp.data());
-    std::fprintf(stderr, "[ marketpipe ] cannot run %s: %s\n", argv[0], std::strerror(errno));
-    _exit(127);
-  }
-  if (pid < 0) return -1;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
+  child.argv.push_back("--gtest_filter=" + filter);
+  child.unset_env = {"XML_OUTPUT_FILE", "TEST_SHARD_STATUS_FILE", "GTEST_OUTPUT",
+                     "TEST_PREMATURE_EXIT_FILE"};
+  child.set_env[kChildEnv] = progress;
+  if (!xml.empty()) child.set_env["XML_OUTPUT_FILE"] = xml;
+  return RunChildProcess(child).wait_status;
 }
 
 // The <testsuite> elements of a gtest XML file.

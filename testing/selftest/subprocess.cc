@@ -7,53 +7,27 @@
 #include <cstring>
 #include <stdexcept>
 
-extern char** environ;
+#include "testing/child_process.h"
 
 namespace testing::selftest {
 
 ChildResult RunChild(const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& env) {
-  static const char* kDropped[] = {"TEST_TOTAL_SHARDS",      "TEST_SHARD_INDEX",
-                                   "GTEST_TOTAL_SHARDS",     "GTEST_SHARD_INDEX",
-                                   "TEST_SHARD_STATUS_FILE", "XML_OUTPUT_FILE",
-                                   "GTEST_OUTPUT",           "MP_TIMING_MANIFEST",
-                                   "MP_TEST_CASE_TIMEOUT",   "TEST_PREMATURE_EXIT_FILE"};
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string kv(*e);
-    std::string key = kv.substr(0, kv.find('='));
-    bool drop = env.count(key) > 0;
-    for (const char* d : kDropped) drop = drop || key == d;
-    if (!drop) env_strings.push_back(kv);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& a : argv_copy) args.push_back(a.data());
-  args.push_back(nullptr);
-
-  int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    close(fds[1]);
-    execve(args[0], args.data(), envp.data());
-    _exit(127);
-  }
-  close(fds[1]);
+  kit_internal::ChildProcess child;
+  child.argv = argv;
+  // The parent test's own sharding, XML and kit settings must not leak into the child.
+  child.unset_env = {"TEST_TOTAL_SHARDS",      "TEST_SHARD_INDEX",
+                     "GTEST_TOTAL_SHARDS",     "GTEST_SHARD_INDEX",
+                     "TEST_SHARD_STATUS_FILE", "XML_OUTPUT_FILE",
+                     "GTEST_OUTPUT",           "MP_TIMING_MANIFEST",
+                     "MP_TEST_CASE_TIMEOUT",   "TEST_PREMATURE_EXIT_FILE"};
+  child.set_env = env;
+  child.capture_output = true;
+  kit_internal::ChildExit exit = kit_internal::RunChildProcess(child);
+  if (exit.wait_status < 0) throw std::runtime_error("could not start " + argv[0]);
   ChildResult result;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) result.output.append(buf, n);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  result.output = std::move(exit.output);
+  const int status = exit.wait_status;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
