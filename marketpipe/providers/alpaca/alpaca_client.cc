@@ -3,12 +3,18 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <boost/asio/error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/system/system_error.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <set>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "marketpipe/core/time_format.h"
 #include "marketpipe/providers/alpaca/bars_parser.h"
@@ -87,6 +93,14 @@ std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view v, int6
   return std::chrono::nanoseconds(std::max<int64_t>(0, *at - now_unix_ns));
 }
 
+// Server-controlled text for a log line or an error: C-escaped (no control characters, no
+// quotes that end ours) and cut to `max` characters of the original.
+std::string Escaped(std::string_view text, size_t max) {
+  std::string out = absl::CHexEscape(std::string(text.substr(0, max)));
+  if (text.size() > max) absl::StrAppend(&out, "...(", text.size(), " bytes)");
+  return out;
+}
+
 std::string Seconds(std::chrono::nanoseconds d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3fs", std::chrono::duration<double>(d).count());
@@ -120,6 +134,11 @@ absl::Status ValidateOptions(const AlpacaOptions& o) {
   if (o.page_limit < 1 || o.page_limit > 10000) {
     return absl::InvalidArgumentError(
         absl::StrCat("alpaca: page limit must be in 1..10000, got ", o.page_limit));
+  }
+  if (o.max_symbols_per_request < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alpaca: max symbols per request must be >= 1 (0: derived), got ",
+                     o.max_symbols_per_request));
   }
   if (o.retry.max_retries < 0 || o.retry.initial_backoff.count() < 0 ||
       o.retry.max_backoff < o.retry.initial_backoff || o.retry.multiplier < 1 ||
@@ -175,6 +194,19 @@ absl::StatusOr<std::unique_ptr<AlpacaClient>> AlpacaClient::Create(net::HttpTran
     return absl::InvalidArgumentError(absl::StrCat("alpaca: base URL \"", url, "\" has no host"));
   }
   client->host_ = std::string(authority);
+  client->max_symbols_ = client->options_.max_symbols_per_request;
+  if (client->max_symbols_ == 0) {
+    // The longest target without symbols: timestamps with nanoseconds, the longest adjustment.
+    const TimeRange widest = *TimeRange::Create(-1, 1'000'000'000LL * 86'400 * 365 * 100 + 1);
+    const size_t fixed =
+        client->PageTarget({}, widest, Timeframe::kFourHours, "iex", "dividend", "").size() +
+        kPageTokenReserve + sizeof "&page_token=";
+    // Each symbol costs its letters and a percent-encoded comma.
+    const size_t per_symbol = Symbol::kMaxLength + 3;
+    const size_t fit = fixed < kMaxTargetLength ? (kMaxTargetLength - fixed) / per_symbol : 0;
+    client->max_symbols_ = static_cast<int>(
+        std::clamp<size_t>(fit, 1, static_cast<size_t>(client->options_.page_limit)));
+  }
   return client;
 }
 
@@ -186,14 +218,21 @@ AlpacaClient::AlpacaClient(net::HttpTransport& transport, TimeSource& time, Rate
       options_(std::move(options)),
       rng_(std::random_device{}()) {}
 
-std::string AlpacaClient::PageTarget(const Symbol& symbol, const TimeRange& range,
-                                     Timeframe timeframe, std::string_view page_token) const {
-  std::string target =
-      absl::StrCat(path_prefix_, "/v2/stocks/bars?symbols=", PercentEncode(symbol.value()),
-                   "&timeframe=", timeframe.AlpacaName(),
-                   "&start=", PercentEncode(FormatRfc3339(range.start_ns())),
-                   "&end=", PercentEncode(FormatRfc3339(range.end_ns())),
-                   "&limit=", options_.page_limit, "&feed=", options_.feed);
+std::string AlpacaClient::PageTarget(const std::vector<Symbol>& symbols, const TimeRange& range,
+                                     Timeframe timeframe, std::string_view feed,
+                                     std::string_view adjustment,
+                                     std::string_view page_token) const {
+  std::string joined;
+  for (const Symbol& symbol : symbols) {
+    if (!joined.empty()) joined.push_back(',');
+    joined += symbol.value();
+  }
+  std::string target = absl::StrCat(
+      path_prefix_, "/v2/stocks/bars?symbols=", PercentEncode(joined),
+      "&timeframe=", timeframe.AlpacaName(),
+      "&start=", PercentEncode(FormatRfc3339(range.start_ns())),
+      "&end=", PercentEncode(FormatRfc3339(range.end_ns())), "&limit=", options_.page_limit,
+      "&adjustment=", PercentEncode(adjustment), "&feed=", PercentEncode(feed));
   if (!page_token.empty()) absl::StrAppend(&target, "&page_token=", PercentEncode(page_token));
   return target;
 }
@@ -304,49 +343,120 @@ boost::asio::awaitable<absl::StatusOr<net::HttpResponse>> AlpacaClient::GetWithR
     const auto wait = Backoff(retries);
     Log(absl::StrCat("alpaca: ", what, ": ", failure, "; retry ", retries, "/", policy.max_retries,
                      " in ", Seconds(wait)));
-    co_await time_.SleepFor(wait);
+    bool cancelled = false;
+    try {
+      co_await time_.SleepFor(wait);
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != boost::asio::error::operation_aborted) throw;
+      cancelled = true;
+    }
+    if (cancelled) {
+      co_return absl::CancelledError(absl::StrCat("alpaca: ", what, ": cancelled during backoff"));
+    }
   }
 }
 
-boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> AlpacaClient::FetchBars(
-    Symbol symbol, TimeRange range, Timeframe timeframe) {
-  std::vector<Bar> bars;
+boost::asio::awaitable<absl::Status> AlpacaClient::Fetch(FetchRequest request, PageSink sink) {
+  if (absl::Status s = ValidateFetchRequest(request, max_symbols_, "alpaca"); !s.ok()) co_return s;
+  const std::string feed = request.feed.empty() ? options_.feed : request.feed;
+  if (feed != "iex" && feed != "sip") {
+    co_return absl::InvalidArgumentError(
+        absl::StrCat("alpaca: feed must be \"iex\" or \"sip\", got \"", Escaped(feed, 20), "\""));
+  }
+  // Alpaca sorts pages by symbol; so do we, and `done` splits the symbols whose bars stopped.
+  std::vector<Symbol> symbols = std::move(request.symbols);
+  std::sort(symbols.begin(), symbols.end());
+  // Per symbol: the latest timestamp any earlier page held (pages must move forward).
+  std::vector<int64_t> last_ts(symbols.size(), std::numeric_limits<int64_t>::min());
+  size_t done = 0;  // symbols[0, done) are complete
   std::string token;
   std::set<std::string> seen_tokens;
-  for (int page_no = 1;; ++page_no) {
-    net::HttpRequest request;
-    request.method = "GET";
-    request.scheme = scheme_;
-    request.host = host_;
-    request.port = port_;
-    request.target = PageTarget(symbol, range, timeframe, token);
-    request.headers.Add("APCA-API-KEY-ID", options_.key_id);
-    request.headers.Add("APCA-API-SECRET-KEY", options_.secret);
-    request.headers.Add("Accept", "application/json");
-    const std::string page = token.empty()
-                                 ? absl::StrCat("page ", page_no)
-                                 : absl::StrCat("page ", page_no, " (page_token=", token, ")");
-    auto response = co_await GetWithRetries(std::move(request), page);
+  for (int index = 0;; ++index) {
+    const std::string page =
+        token.empty() ? absl::StrCat("page ", index)
+                      : absl::StrCat("page ", index, " (page_token=", Escaped(token, 64), ")");
+    net::HttpRequest http;
+    http.method = "GET";
+    http.scheme = scheme_;
+    http.host = host_;
+    http.port = port_;
+    http.target =
+        PageTarget(symbols, request.range, request.timeframe, feed, request.adjustment, token);
+    http.headers.Add("APCA-API-KEY-ID", options_.key_id);
+    http.headers.Add("APCA-API-SECRET-KEY", options_.secret);
+    http.headers.Add("Accept", "application/json");
+    auto response = co_await GetWithRetries(std::move(http), page);
     if (!response.ok()) co_return response.status();
-    auto parsed = ParseBarsPage(&response->body, absl::StrCat(symbol.value(), " ", page));
+    auto parsed = ParseBarsPage(&response->body, page);
     if (!parsed.ok()) co_return Masked(parsed.status());
+
+    // Sorted by symbol as Alpaca promises; a stable sort keeps each symbol's bars as sent.
+    std::stable_sort(parsed->bars.begin(), parsed->bars.end(),
+                     [](const Bar& a, const Bar& b) { return a.symbol < b.symbol; });
+    FetchPage out;
+    out.feed = feed;
+    out.adjustment = request.adjustment;
+    out.index = index;
+    out.bars.reserve(parsed->bars.size());
+    size_t highest = done;  // one past the last symbol this page holds bars of
+    std::vector<std::pair<size_t, int64_t>> moved;  // (symbol, latest ts) of this page
     for (Bar& bar : parsed->bars) {
-      if (bar.symbol != symbol) {
-        co_return absl::DataLossError(absl::StrCat("alpaca: ", symbol.value(), " ", page,
-                                                   ": bar for unexpected symbol ",
-                                                   bar.symbol.value()));
+      const auto it = std::lower_bound(symbols.begin(), symbols.end(), bar.symbol);
+      // A bar for a symbol not asked for means the response does not answer this request (a
+      // mixed-up cache or proxy); dropping it would hide that, so the fetch fails.
+      if (it == symbols.end() || *it != bar.symbol) {
+        co_return Masked(absl::DataLossError(absl::StrCat("alpaca: ", page, ": bar for ",
+                                                          Escaped(bar.symbol.value(), 16),
+                                                          ", a symbol not requested")));
       }
-      bars.push_back(std::move(bar));
+      const size_t i = static_cast<size_t>(it - symbols.begin());
+      if (i < done) {
+        co_return Masked(absl::DataLossError(absl::StrCat(
+            "alpaca: ", page, ": bars for ", bar.symbol.value(),
+            " after a page that held later symbols (pages must be sorted by symbol)")));
+      }
+      if (bar.ts_ns <= last_ts[i]) {
+        co_return Masked(absl::DataLossError(
+            absl::StrCat("alpaca: ", page, ": ", bar.symbol.value(), " bar at ",
+                         FormatRfc3339(bar.ts_ns), " is not after the previous page's last bar at ",
+                         FormatRfc3339(last_ts[i]), " (pages must move forward)")));
+      }
+      if (moved.empty() || moved.back().first != i) moved.emplace_back(i, bar.ts_ns);
+      moved.back().second = std::max(moved.back().second, bar.ts_ns);
+      highest = i;
+      // Alpaca's `end` is inclusive: a bar stamped exactly `end` (or anything outside the range
+      // a server sends) is not ours to deliver.
+      if (request.range.Contains(bar.ts_ns)) out.bars.push_back(std::move(bar));
     }
-    if (!parsed->next_page_token) break;
+    for (const auto& [i, ts] : moved) last_ts[i] = ts;
+    const bool last_page = !parsed->next_page_token.has_value();
+    if (!last_page && parsed->bars.empty()) {
+      co_return Masked(absl::DataLossError(absl::StrCat(
+          "alpaca: ", page, ": empty page with a next_page_token (pages must move forward)")));
+    }
+    // The bars of every symbol before the page's last one have stopped.
+    const size_t complete_to = last_page ? symbols.size() : highest;
+    for (; done < complete_to; ++done) out.completed.push_back(symbols[done]);
+
+    absl::Status delivered;
+    try {
+      delivered = co_await sink(std::move(out));
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != boost::asio::error::operation_aborted) throw;
+      co_return absl::CancelledError(absl::StrCat("alpaca: fetch cancelled after ", page));
+    }
+    if (!delivered.ok() || last_page) co_return delivered;
+    auto state = co_await boost::asio::this_coro::cancellation_state;
+    if (state.cancelled() != boost::asio::cancellation_type::none) {
+      co_return absl::CancelledError(absl::StrCat("alpaca: fetch cancelled after ", page));
+    }
     if (!seen_tokens.insert(*parsed->next_page_token).second) {
-      co_return absl::DataLossError(absl::StrCat("alpaca: ", symbol.value(), " ", page,
-                                                 ": server repeated next_page_token \"",
-                                                 *parsed->next_page_token, "\" (pagination loop)"));
+      co_return Masked(absl::DataLossError(
+          absl::StrCat("alpaca: ", page, ": server repeated next_page_token \"",
+                       Escaped(*parsed->next_page_token, 64), "\" (pagination loop)")));
     }
-    token = *parsed->next_page_token;
+    token = *std::move(parsed->next_page_token);
   }
-  co_return bars;
 }
 
 }  // namespace marketpipe::alpaca

@@ -2,12 +2,14 @@
 #define MARKETPIPE_PROVIDERS_ALPACA_ALPACA_CLIENT_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "marketpipe/net/http_transport.h"
@@ -33,6 +35,12 @@ struct RetryPolicy {
   int max_retry_after_waits = 20;
 };
 
+// Request targets (path + query) stay under this many bytes, far below the 8 KiB at which
+// common servers and proxies answer 414 URI Too Long.
+inline constexpr size_t kMaxTargetLength = 2048;
+// Room reserved in a target for the page_token (Alpaca's are ~ 60 characters).
+inline constexpr size_t kPageTokenReserve = 256;
+
 struct AlpacaOptions {
   // Where the API lives: "https://data.alpaca.markets" (default) or, for tests, the fake
   // server's "http://127.0.0.1:PORT". A path prefix is kept.
@@ -41,6 +49,9 @@ struct AlpacaOptions {
   std::string secret;
   std::string feed = "iex";  // "iex" or "sip"
   int page_limit = 10000;    // 1..10000
+  // Symbols per request; 0: as many as keep the request target under kMaxTargetLength (and at
+  // most page_limit).
+  int max_symbols_per_request = 0;
   RetryPolicy retry;
   // Uniform [0, 1) source for backoff jitter; default: a seeded mt19937_64.
   std::function<double()> random;
@@ -69,12 +80,22 @@ class AlpacaClient final : public Provider {
 
   std::string name() const override { return "alpaca"; }
 
-  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(Symbol symbol, TimeRange range,
-                                                                     Timeframe timeframe) override;
+  int max_symbols_per_request() const override { return max_symbols_; }
 
-  // The request target (path + query) for one page, e.g.
-  // "/v2/stocks/bars?symbols=AAPL&timeframe=1Min&start=...&end=...&limit=10000&feed=iex".
-  std::string PageTarget(const Symbol& symbol, const TimeRange& range, Timeframe timeframe,
+  // GET /v2/stocks/bars?symbols=A,B,C for the request's (sorted) symbols, following
+  // next_page_token. `limit` counts bars across the symbols; pages come sorted by symbol, then
+  // time, so a symbol is complete once a page holds a later symbol, or when the token runs out.
+  // What is delivered lies in [start, end): Alpaca's `end` is inclusive, so a bar stamped `end`
+  // is dropped. A bar of a symbol not asked for is DATA_LOSS (the response does not answer this
+  // request), as is a page that does not move forward: a symbol's bars at or before its last bar
+  // on an earlier page, bars of a symbol after later symbols, an empty page with a next token,
+  // or a repeated token. Errors name the page ("page 2 (page_token=...)").
+  boost::asio::awaitable<absl::Status> Fetch(FetchRequest request, PageSink sink) override;
+
+  // The request target (path + query) for one page, e.g. "/v2/stocks/bars?symbols=AAPL%2CMSFT
+  // &timeframe=1Min&start=...&end=...&limit=10000&adjustment=raw&feed=iex".
+  std::string PageTarget(const std::vector<Symbol>& symbols, const TimeRange& range,
+                         Timeframe timeframe, std::string_view feed, std::string_view adjustment,
                          std::string_view page_token) const;
 
  private:
@@ -95,6 +116,7 @@ class AlpacaClient final : public Provider {
   AlpacaOptions options_;
   std::string scheme_, host_, path_prefix_;
   uint16_t port_ = 0;
+  int max_symbols_ = 1;
   std::mt19937_64 rng_;
 };
 

@@ -299,15 +299,16 @@ TEST_F(AlpacaClientTest, MalformedPageIsAnErrorNamingTheSymbolAndPage) {
   auto client = Client();
   auto bars = Fetch(*client);
   ASSERT_FALSE(bars.ok());
-  EXPECT_NE(
-      bars.status().message().find("AAPL page 2 (page_token=t2): bars[\"AAPL\"][0].o: missing"),
-      std::string::npos)
+  EXPECT_NE(bars.status().message().find("page 1 (page_token=t2): bars[\"AAPL\"][0].o: missing"),
+            std::string::npos)
       << bars.status();
 }
 
 TEST_F(AlpacaClientTest, RepeatedPageTokenIsDetectedNotLoopedForever) {
-  mock_.Expect(RequestMatcher().NoQuery("page_token")).RespondStatus(200, Page({}, "same"));
-  mock_.Expect(RequestMatcher().Query("page_token", "same")).RespondStatus(200, Page({}, "same"));
+  mock_.Expect(RequestMatcher().NoQuery("page_token"))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, "same"));
+  mock_.Expect(RequestMatcher().Query("page_token", "same"))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:31:00Z")}, "same"));
   auto client = Client();
   auto bars = Fetch(*client);
   ASSERT_FALSE(bars.ok());
@@ -315,9 +316,12 @@ TEST_F(AlpacaClientTest, RepeatedPageTokenIsDetectedNotLoopedForever) {
 }
 
 TEST_F(AlpacaClientTest, PageTokenCycleIsDetectedNotLoopedForever) {
-  mock_.Expect(RequestMatcher().NoQuery("page_token")).RespondStatus(200, Page({}, "a"));
-  mock_.Expect(RequestMatcher().Query("page_token", "a")).RespondStatus(200, Page({}, "b"));
-  mock_.Expect(RequestMatcher().Query("page_token", "b")).RespondStatus(200, Page({}, "a"));
+  mock_.Expect(RequestMatcher().NoQuery("page_token"))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, "a"));
+  mock_.Expect(RequestMatcher().Query("page_token", "a"))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:31:00Z")}, "b"));
+  mock_.Expect(RequestMatcher().Query("page_token", "b"))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:32:00Z")}, "a"));
   auto client = Client();
   auto bars = Fetch(*client);
   ASSERT_FALSE(bars.ok());
@@ -362,7 +366,9 @@ TEST_F(AlpacaClientTest, BarsOfAnotherSymbolAreRejected) {
   auto client = Client();
   auto bars = Fetch(*client);
   ASSERT_FALSE(bars.ok());
-  EXPECT_NE(bars.status().message().find("unexpected symbol MSFT"), std::string::npos);
+  EXPECT_TRUE(absl::IsDataLoss(bars.status())) << bars.status();
+  EXPECT_NE(bars.status().message().find("bar for MSFT, a symbol not requested"), std::string::npos)
+      << bars.status();
 }
 
 TEST_F(AlpacaClientTest, BadOptionsAreClearErrors) {
@@ -386,6 +392,239 @@ TEST_F(AlpacaClientTest, BadOptionsAreClearErrors) {
     ASSERT_FALSE(client.ok()) << c.expected;
     EXPECT_NE(client.status().message().find(c.expected), std::string::npos) << client.status();
   }
+}
+
+// {"bars":{"A":[...],"B":[...]},"next_page_token":...} with keys in the given order.
+std::string MultiPage(const std::vector<std::pair<std::string, std::vector<std::string>>>& bars,
+                      const std::string& token) {
+  std::string body = R"({"bars":{)";
+  for (size_t i = 0; i < bars.size(); ++i) {
+    body += (i ? ",\"" : "\"") + bars[i].first + "\":[";
+    for (size_t j = 0; j < bars[i].second.size(); ++j) body += (j ? "," : "") + bars[i].second[j];
+    body += "]";
+  }
+  return body + R"(},"next_page_token":)" +
+         (token.empty() ? std::string("null") : '"' + token + '"') + "}";
+}
+
+struct Collected {
+  absl::Status status;
+  std::vector<FetchPage> pages;
+  std::vector<std::string> Completed(size_t page) const {
+    std::vector<std::string> out;
+    for (const Symbol& s : pages[page].completed) out.push_back(s.value());
+    return out;
+  }
+};
+
+class AlpacaFetchTest : public AlpacaClientTest {
+ protected:
+  FetchRequest Request(std::vector<std::string> symbols, const char* start = "2024-01-02T14:30:00Z",
+                       const char* end = "2024-01-02T21:00:00Z") {
+    FetchRequest r;
+    for (const auto& s : symbols) r.symbols.push_back(*Symbol::Parse(s));
+    r.range = *TimeRange::Create(*ParseRfc3339(start), *ParseRfc3339(end));
+    r.timeframe = Timeframe::kOneMinute;
+    return r;
+  }
+
+  Collected Run(AlpacaClient& client, FetchRequest request) {
+    Collected c;
+    c.status =
+        RunAsync(client.Fetch(std::move(request), [&c](FetchPage p) -> awaitable<absl::Status> {
+          c.pages.push_back(std::move(p));
+          co_return absl::OkStatus();
+        }));
+    return c;
+  }
+};
+
+TEST_F(AlpacaFetchTest, OneRequestNamesEverySymbolSortedAndPagesReportWhatTheyComplete) {
+  mock_.Expect(RequestMatcher().Query("symbols", "AAPL,IBM,MSFT,TSLA").NoQuery("page_token"))
+      .RespondStatus(
+          200,
+          MultiPage({{"AAPL", {BarJson("2024-01-02T14:30:00Z"), BarJson("2024-01-02T14:31:00Z")}},
+                     {"MSFT", {BarJson("2024-01-02T14:30:00Z")}}},
+                    "next"));
+  mock_.Expect(RequestMatcher().Query("symbols", "AAPL,IBM,MSFT,TSLA").Query("page_token", "next"))
+      .RespondStatus(200, MultiPage({{"MSFT", {BarJson("2024-01-02T14:31:00Z")}}}, ""));
+  auto client = Client();
+  const Collected c = Run(*client, Request({"TSLA", "MSFT", "AAPL", "IBM"}));
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.pages.size(), 2u);
+  ASSERT_EQ(c.pages[0].bars.size(), 3u);
+  EXPECT_EQ(c.pages[0].bars[2].symbol.value(), "MSFT");
+  // AAPL stopped when MSFT began; IBM, with no bars, lies between them. MSFT and TSLA end with
+  // the token.
+  EXPECT_EQ(c.Completed(0), (std::vector<std::string>{"AAPL", "IBM"}));
+  EXPECT_EQ(c.Completed(1), (std::vector<std::string>{"MSFT", "TSLA"}));
+  EXPECT_EQ(c.pages[0].index, 0);
+  EXPECT_EQ(c.pages[1].index, 1);
+  EXPECT_EQ(c.pages[1].feed, "iex");
+  EXPECT_EQ(c.pages[1].adjustment, "raw");
+}
+
+TEST_F(AlpacaFetchTest, PageKeysOutOfOrderAreSortedBySymbolKeepingTimeOrder) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(
+          200,
+          MultiPage({{"MSFT", {BarJson("2024-01-02T14:31:00Z"), BarJson("2024-01-02T14:30:00Z")}},
+                     {"AAPL", {BarJson("2024-01-02T14:30:00Z")}}},
+                    ""));
+  auto client = Client();
+  const Collected c = Run(*client, Request({"AAPL", "MSFT"}));
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.pages[0].bars.size(), 3u);
+  EXPECT_EQ(c.pages[0].bars[0].symbol.value(), "AAPL");
+  // MSFT's bars stay as sent (validation reports their order).
+  EXPECT_EQ(FormatRfc3339(c.pages[0].bars[1].ts_ns), "2024-01-02T14:31:00Z");
+}
+
+TEST_F(AlpacaFetchTest, RangeEndingExactlyOnABarDropsThatBar) {
+  // Alpaca's end is inclusive: the server sends the 15:00 bar; [14:00, 15:00) must not hold it.
+  mock_.Expect(RequestMatcher().Query("end", "2024-01-02T15:00:00Z"))
+      .RespondStatus(200,
+                     MultiPage({{"AAPL",
+                                 {BarJson("2024-01-02T14:58:00Z"), BarJson("2024-01-02T14:59:00Z"),
+                                  BarJson("2024-01-02T15:00:00Z")}}},
+                               ""));
+  auto client = Client();
+  const Collected c =
+      Run(*client, Request({"AAPL"}, "2024-01-02T14:00:00Z", "2024-01-02T15:00:00Z"));
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.pages[0].bars.size(), 2u);
+  EXPECT_EQ(FormatRfc3339(c.pages[0].bars.back().ts_ns), "2024-01-02T14:59:00Z");
+}
+
+TEST_F(AlpacaFetchTest, BarsBeforeTheStartAreDroppedToo) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(
+          200,
+          MultiPage({{"AAPL", {BarJson("2024-01-02T14:29:00Z"), BarJson("2024-01-02T14:30:00Z")}}},
+                    ""));
+  auto client = Client();
+  const Collected c = Run(*client, Request({"AAPL"}));
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.pages[0].bars.size(), 1u);
+  EXPECT_EQ(FormatRfc3339(c.pages[0].bars[0].ts_ns), "2024-01-02T14:30:00Z");
+}
+
+TEST_F(AlpacaFetchTest, AdjustmentAndFeedTravelInTheQueryAndInEveryPage) {
+  mock_.Expect(RequestMatcher().Query("adjustment", "split").Query("feed", "sip"))
+      .RespondStatus(200, MultiPage({}, ""));
+  auto client = Client();
+  FetchRequest request = Request({"AAPL"});
+  request.adjustment = "split";
+  request.feed = "sip";
+  const Collected c = Run(*client, request);
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.pages.size(), 1u);
+  EXPECT_EQ(c.pages[0].feed, "sip");
+  EXPECT_EQ(c.pages[0].adjustment, "split");
+  EXPECT_EQ(c.Completed(0), std::vector<std::string>{"AAPL"});
+}
+
+TEST_F(AlpacaFetchTest, DefaultsAreRawAndTheConfiguredFeed) {
+  mock_.Expect(RequestMatcher().Query("adjustment", "raw").Query("feed", "iex"))
+      .RespondStatus(200, MultiPage({}, ""));
+  auto client = Client();
+  EXPECT_TRUE(Run(*client, Request({"AAPL"})).status.ok());
+}
+
+TEST_F(AlpacaFetchTest, BadRequestsAreInvalidArgumentBeforeAnyRequest) {
+  auto client = Client();
+  FetchRequest otc = Request({"AAPL"});
+  otc.feed = "otc";
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(*client, otc).status));
+  FetchRequest adjusted = Request({"AAPL"});
+  adjusted.adjustment = "bogus";
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(*client, adjusted).status));
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(*client, Request({"AAPL", "AAPL"})).status));
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(*client, Request({})).status));
+  EXPECT_TRUE(mock_.requests().empty());
+}
+
+TEST_F(AlpacaFetchTest, BackwardPageIsDataLossNamingThePage) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, MultiPage({{"AAPL", {BarJson("2024-01-02T14:31:00Z")}}}, "t1"));
+  mock_.Expect(RequestMatcher().Query("page_token", "t1"))
+      .RespondStatus(200, MultiPage({{"AAPL", {BarJson("2024-01-02T14:31:00Z")}}}, "t2"));
+  auto client = Client();
+  const Collected c = Run(*client, Request({"AAPL"}));
+  EXPECT_TRUE(absl::IsDataLoss(c.status)) << c.status;
+  EXPECT_NE(c.status.message().find("page 1 (page_token=t1): AAPL bar at 2024-01-02T14:31:00Z is "
+                                    "not after the previous page's last bar"),
+            std::string::npos)
+      << c.status;
+  EXPECT_EQ(c.pages.size(), 1u);
+}
+
+TEST_F(AlpacaFetchTest, EmptyPageWithANextTokenIsDataLoss) {
+  mock_.Expect(RequestMatcher()).RespondStatus(200, MultiPage({}, "fresh1"));
+  auto client = Client();
+  const Collected c = Run(*client, Request({"AAPL"}));
+  EXPECT_TRUE(absl::IsDataLoss(c.status)) << c.status;
+  EXPECT_NE(c.status.message().find("page 0: empty page with a next_page_token"), std::string::npos)
+      << c.status;
+}
+
+TEST_F(AlpacaFetchTest, SymbolComingBackAfterALaterOneIsDataLoss) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, MultiPage({{"AAPL", {BarJson("2024-01-02T14:30:00Z")}},
+                                     {"MSFT", {BarJson("2024-01-02T14:30:00Z")}}},
+                                    "t1"));
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, MultiPage({{"AAPL", {BarJson("2024-01-02T14:31:00Z")}}}, ""));
+  auto client = Client();
+  const Collected c = Run(*client, Request({"AAPL", "MSFT"}));
+  EXPECT_TRUE(absl::IsDataLoss(c.status)) << c.status;
+  EXPECT_NE(c.status.message().find("bars for AAPL after a page that held later symbols"),
+            std::string::npos)
+      << c.status;
+}
+
+TEST_F(AlpacaFetchTest, DefaultBatchKeepsTheLongestTargetFarBelow414) {
+  auto client = Client();
+  const int n = client->max_symbols_per_request();
+  EXPECT_GE(n, 100);
+  EXPECT_LE(n, 10000);
+  std::vector<Symbol> symbols;
+  for (int i = 0; i < n; ++i) {
+    symbols.push_back(*Symbol::Parse("ABCDEFG" + std::to_string(100 + i).substr(0, 3)));
+  }
+  const auto widest = *TimeRange::Create(*ParseRfc3339("2024-01-02T14:30:00.123456789Z"),
+                                         *ParseRfc3339("2024-01-02T21:00:00.987654321Z"));
+  const std::string target = client->PageTarget(symbols, widest, Timeframe::kOneMinute, "iex",
+                                                "dividend", std::string(200, 'T'));
+  EXPECT_LE(target.size(), kMaxTargetLength);
+  // One symbol more is refused before any request.
+  FetchRequest request = Request({});
+  request.symbols = symbols;
+  request.symbols.push_back(*Symbol::Parse("ZZZZ"));
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(*client, request).status));
+}
+
+TEST_F(AlpacaFetchTest, BatchSizeIsConfigurable) {
+  options_.max_symbols_per_request = 2;
+  auto client = Client();
+  EXPECT_EQ(client->max_symbols_per_request(), 2);
+  EXPECT_TRUE(absl::IsInvalidArgument(Run(*client, Request({"A", "B", "C"})).status));
+}
+
+TEST_F(AlpacaFetchTest, CancelledDuringBackoffIsCancelledStatus) {
+  mock_.Expect(RequestMatcher()).RespondStatus(503, R"({"message":"busy"})");
+  auto client = Client();
+  std::optional<absl::Status> result;
+  const FetchRequest request = Request({"AAPL"});
+  RunAsync([&]() -> awaitable<void> {
+    auto fetch = [&]() -> awaitable<void> {
+      result = co_await client->Fetch(
+          request, [](FetchPage) -> awaitable<absl::Status> { co_return absl::OkStatus(); });
+    };
+    co_await (fetch() || time().SleepFor(100ms));  // the first backoff is 500 ms
+  }());
+  ASSERT_TRUE(result.has_value()) << "Fetch threw instead of returning CANCELLED";
+  EXPECT_TRUE(absl::IsCancelled(*result)) << *result;
 }
 
 TEST(MaskSecretsTest, MasksEveryOccurrenceToTheLastFourCharacters) {

@@ -181,60 +181,21 @@ class SymbolModel {
   int64_t trade_size_ = 0;
 };
 
-}  // namespace
-
-FakeProvider::FakeProvider(Options options) : FakeProvider(SystemTimeSource(), options) {}
-
-FakeProvider::FakeProvider(TimeSource& time, Options options) : time_(&time), options_(options) {}
-
-boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FakeProvider::FetchBars(
-    Symbol symbol, TimeRange range, Timeframe timeframe) {
-  bool cancelled = false;
-  try {
-    if (options_.latency > TimeSource::Duration::zero()) {
-      co_await time_->SleepFor(options_.latency);
-    } else {
-      auto executor = co_await boost::asio::this_coro::executor;
-      co_await boost::asio::post(executor, boost::asio::use_awaitable);
-    }
-  } catch (const boost::system::system_error& e) {
-    if (e.code() != boost::asio::error::operation_aborted) throw;
-    cancelled = true;
-  }
-  if (cancelled) {
-    co_return absl::CancelledError(
-        absl::StrCat("fake provider: FetchBars(", symbol.value(), ") cancelled"));
-  }
-  co_return Generate(symbol, range, timeframe, options_);
-}
-
-absl::StatusOr<std::vector<Bar>> FakeProvider::Generate(const Symbol& symbol, TimeRange range,
-                                                        Timeframe timeframe,
-                                                        const Options& options) {
-  if (symbol.empty()) return absl::InvalidArgumentError("fake provider: empty symbol");
-  const int64_t lo = std::max(range.start_ns(), kMinNs);
-  const int64_t hi = std::min(range.end_ns(), kMaxNs);
-  std::vector<Bar> bars;
-  if (lo >= hi) return bars;
-
+// Appends to `bars` the bars of `symbol` in [lo, hi) (already clipped to [kMinNs, kMaxNs)), in
+// time order, stopping after `limit` bars. Returns how many it appended.
+int64_t AppendBars(const Symbol& symbol, const SymbolModel& model, int64_t lo, int64_t hi,
+                   Timeframe timeframe, bool all_hours, int64_t limit, std::vector<Bar>& bars) {
+  if (lo >= hi || limit <= 0) return 0;
   const int64_t width = timeframe.nanos();
   int64_t first_bucket = FloorDiv(lo, width) * width;
   if (first_bucket < lo) first_bucket += width;
-  const SymbolModel model(symbol);
-  const auto too_many = [&] {
-    return absl::OutOfRangeError(absl::StrCat(
-        "fake provider: more than max_bars=", options.max_bars, " bars for ", symbol.value(),
-        " in ", range.ToString(), " at ", timeframe.ToString(), "; fetch a shorter range"));
-  };
-
-  if (options.all_hours) {
-    for (int64_t b = first_bucket; b < hi; b += width) {
-      if (static_cast<int64_t>(bars.size()) >= options.max_bars) return too_many();
+  int64_t added = 0;
+  if (all_hours) {
+    for (int64_t b = first_bucket; b < hi && added < limit; b += width, ++added) {
       bars.push_back(model.Build(symbol, b, b / kNanosPerMinute, (b + width) / kNanosPerMinute));
     }
-    return bars;
+    return added;
   }
-
   // Every New York date whose session could reach into [lo, hi), one day of slack each side.
   const int64_t first_day = UsEasternDays(FloorDiv(lo, kNanosPerSecond)) - 1;
   const int64_t last_day = UsEasternDays(FloorDiv(hi, kNanosPerSecond)) + 1;
@@ -244,11 +205,114 @@ absl::StatusOr<std::vector<Bar>> FakeProvider::Generate(const Symbol& symbol, Ti
     // Buckets of width `width` that hold at least one session minute.
     const int64_t from = std::max(FloorDiv(session->open_ns, width) * width, first_bucket);
     for (int64_t b = from; b < session->close_ns && b < hi; b += width) {
-      if (static_cast<int64_t>(bars.size()) >= options.max_bars) return too_many();
+      if (added == limit) return added;
       const int64_t begin = std::max(b, session->open_ns);
       const int64_t end = std::min(b + width, session->close_ns);
       bars.push_back(model.Build(symbol, b, begin / kNanosPerMinute, end / kNanosPerMinute));
+      ++added;
     }
+  }
+  return added;
+}
+
+// Completes on the awaiting coroutine's executor after `latency` (through a post when zero);
+// false when cancelled.
+boost::asio::awaitable<bool> Wait(TimeSource& time, TimeSource::Duration latency) {
+  try {
+    if (latency > TimeSource::Duration::zero()) {
+      co_await time.SleepFor(latency);
+    } else {
+      auto executor = co_await boost::asio::this_coro::executor;
+      co_await boost::asio::post(executor, boost::asio::use_awaitable);
+    }
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != boost::asio::error::operation_aborted) throw;
+    co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace
+
+FakeProvider::FakeProvider(Options options) : FakeProvider(SystemTimeSource(), options) {}
+
+FakeProvider::FakeProvider(TimeSource& time, Options options) : time_(&time), options_(options) {}
+
+boost::asio::awaitable<absl::Status> FakeProvider::Fetch(FetchRequest request, PageSink sink) {
+  if (absl::Status s = ValidateFetchRequest(request, options_.max_symbols_per_request, "fake");
+      !s.ok()) {
+    co_return s;
+  }
+  if (request.adjustment != "raw" || (!request.feed.empty() && request.feed != "fake")) {
+    co_return absl::InvalidArgumentError(
+        "fake provider: only adjustment \"raw\" and feed \"fake\" exist");
+  }
+  if (options_.page_size < 1) {
+    co_return absl::InvalidArgumentError("fake provider: page_size must be at least 1");
+  }
+  std::vector<Symbol> symbols = std::move(request.symbols);
+  std::sort(symbols.begin(), symbols.end());
+  const int64_t hi = std::min(request.range.end_ns(), kMaxNs);
+  const auto cancelled = [&](int index) {
+    return absl::CancelledError(absl::StrCat("fake provider: fetch cancelled before page ", index));
+  };
+
+  FetchPage page;
+  size_t next = 0;                                              // the first symbol not yet complete
+  int64_t cursor = std::max(request.range.start_ns(), kMinNs);  // where symbols[next] resumes
+  for (int index = 0;; ++index) {
+    page = FetchPage{};
+    page.feed = "fake";
+    page.adjustment = "raw";
+    page.index = index;
+    // Fill the page like Alpaca: `page_size` bars across symbols, sorted by symbol then time.
+    while (next < symbols.size()) {
+      const int64_t room = options_.page_size - static_cast<int64_t>(page.bars.size());
+      // One bar more than fits tells whether the symbol's bars stop on this page.
+      const SymbolModel model(symbols[next]);
+      const int64_t added = AppendBars(symbols[next], model, cursor, hi, request.timeframe,
+                                       options_.all_hours, room + 1, page.bars);
+      if (added <= room) {
+        page.completed.push_back(symbols[next]);
+        ++next;
+        cursor = std::max(request.range.start_ns(), kMinNs);
+        if (added == room) break;
+        continue;
+      }
+      page.bars.pop_back();
+      cursor = page.bars.back().ts_ns + 1;
+      break;
+    }
+    // The simulated round trip of this page.
+    if (!co_await Wait(*time_, options_.latency)) co_return cancelled(index);
+    const bool last = next == symbols.size();
+    absl::Status s;
+    try {
+      s = co_await sink(std::move(page));
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != boost::asio::error::operation_aborted) throw;
+      co_return cancelled(index + 1);
+    }
+    if (!s.ok() || last) co_return s;
+    auto state = co_await boost::asio::this_coro::cancellation_state;
+    if (state.cancelled() != boost::asio::cancellation_type::none) co_return cancelled(index + 1);
+  }
+}
+
+absl::StatusOr<std::vector<Bar>> FakeProvider::Generate(const Symbol& symbol, TimeRange range,
+                                                        Timeframe timeframe,
+                                                        const Options& options) {
+  if (symbol.empty()) return absl::InvalidArgumentError("fake provider: empty symbol");
+  const int64_t lo = std::max(range.start_ns(), kMinNs);
+  const int64_t hi = std::min(range.end_ns(), kMaxNs);
+  std::vector<Bar> bars;
+  const SymbolModel model(symbol);
+  const int64_t added =
+      AppendBars(symbol, model, lo, hi, timeframe, options.all_hours, options.max_bars + 1, bars);
+  if (added > options.max_bars) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "fake provider: more than max_bars=", options.max_bars, " bars for ", symbol.value(),
+        " in ", range.ToString(), " at ", timeframe.ToString(), "; fetch a shorter range"));
   }
   return bars;
 }

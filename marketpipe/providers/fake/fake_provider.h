@@ -20,9 +20,14 @@ namespace marketpipe {
 struct FakeProviderOptions {
   // Bars for every minute of every day (a market open 24/7) instead of the regular US session.
   bool all_hours = false;
-  // Simulated round trip of each FetchBars, waited through the TimeSource.
+  // Simulated round trip of each page, waited through the TimeSource.
   TimeSource::Duration latency{0};
-  // FetchBars fails with OutOfRange instead of returning more bars than this.
+  // Bars per page, counted across the symbols of a request (like Alpaca's `limit`).
+  int page_size = 10'000;
+  // How many symbols one FetchRequest may name.
+  int max_symbols_per_request = 1'000;
+  // Generate fails with OutOfRange instead of returning more bars than this (Fetch streams
+  // pages and needs no such bound).
   int64_t max_bars = 1'000'000;
 };
 
@@ -32,6 +37,7 @@ struct FakeProviderOptions {
 //
 //   FakeProvider provider;  // regular session, no latency, system clock
 //   auto bars = co_await provider.FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute);
+//   absl::Status s = co_await provider.Fetch({.symbols = {aapl, msft}, .range = range}, sink);
 //
 // What it returns:
 // - One-minute bars are a pure function of (symbol, minute): a bounded multi-scale random walk
@@ -49,10 +55,12 @@ struct FakeProviderOptions {
 //   us_session.h); no holidays. Bars lie in [range.start, range.end), sorted by time; there are
 //   none before 1700-01-01 or from 2250-01-01 on (inside the int64 nanosecond range).
 //
-// FetchBars always completes asynchronously (after `latency`, or through a post when it is
-// zero) on the awaiting coroutine's executor. It is InvalidArgument for the empty Symbol,
-// OutOfRange above max_bars and CancelledError when cancelled during the latency wait.
-// Thread-safe: it holds no mutable state.
+// Fetch streams pages of `page_size` bars counted across the request's symbols, sorted by symbol
+// then time; a symbol is in `completed` of the page its last bar is on (or, with no bars, of the
+// page where the symbols before it end). Pages report feed "fake" and adjustment "raw"; any
+// other adjustment or feed is InvalidArgument. Each page arrives after `latency`, or through a
+// post when it is zero, on the awaiting coroutine's executor; cancellation (during that wait, or
+// between pages) ends the fetch with CANCELLED. Thread-safe: it holds no mutable state.
 class FakeProvider final : public Provider {
  public:
   using Options = FakeProviderOptions;
@@ -63,11 +71,11 @@ class FakeProvider final : public Provider {
   explicit FakeProvider(TimeSource& time, Options options = {});
 
   std::string name() const override { return "fake"; }
+  int max_symbols_per_request() const override { return options_.max_symbols_per_request; }
 
-  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(Symbol symbol, TimeRange range,
-                                                                     Timeframe timeframe) override;
+  boost::asio::awaitable<absl::Status> Fetch(FetchRequest request, PageSink sink) override;
 
-  // What FetchBars returns, computed synchronously (no latency).
+  // The bars of one symbol that Fetch delivers, computed synchronously (no latency).
   //
   //   auto bars = FakeProvider::Generate(aapl, range, Timeframe::kOneDay, {.all_hours = true});
   static absl::StatusOr<std::vector<Bar>> Generate(const Symbol& symbol, TimeRange range,

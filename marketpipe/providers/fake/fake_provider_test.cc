@@ -404,5 +404,173 @@ TEST_F(FakeProviderTest, LatencyIsWaitedOnTheTimeSourceAndIsCancellable) {
   EXPECT_EQ(time().elapsed(), 350ms);
 }
 
+// Collects every page of a Fetch.
+struct Collected {
+  absl::Status status;
+  std::vector<FetchPage> pages;
+
+  std::vector<Bar> Bars() const {
+    std::vector<Bar> out;
+    for (const FetchPage& p : pages) out.insert(out.end(), p.bars.begin(), p.bars.end());
+    return out;
+  }
+  std::vector<std::string> Completed() const {
+    std::vector<std::string> out;
+    for (const FetchPage& p : pages) {
+      for (const Symbol& s : p.completed) out.push_back(s.value());
+    }
+    return out;
+  }
+};
+
+awaitable<Collected> Collect(Provider& provider, FetchRequest request, int stop_after = -1) {
+  Collected c;
+  c.status = co_await provider.Fetch(std::move(request),
+                                     [&c, stop_after](FetchPage page) -> awaitable<absl::Status> {
+                                       c.pages.push_back(std::move(page));
+                                       if (static_cast<int>(c.pages.size()) == stop_after) {
+                                         co_return absl::AbortedError("sink says stop");
+                                       }
+                                       co_return absl::OkStatus();
+                                     });
+  co_return c;
+}
+
+FetchRequest Request(std::vector<std::string> symbols, TimeRange range,
+                     Timeframe tf = Timeframe::kOneMinute) {
+  FetchRequest r;
+  for (const auto& s : symbols) r.symbols.push_back(Sym(s));
+  r.range = range;
+  r.timeframe = tf;
+  return r;
+}
+
+bool SameBars(const std::vector<Bar>& a, const std::vector<Bar>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!(a[i] == b[i])) return false;
+  }
+  return true;
+}
+
+TEST_F(FakeProviderTest, FetchPagesAcrossSymbolsSortedBySymbolThenTime) {
+  FakeProvider provider(time(), {.page_size = 4});
+  const TimeRange range = Range("2024-01-02T14:30:00Z", "2024-01-02T14:40:00Z");
+  const Collected c = RunAsync(Collect(provider, Request({"MSFT", "AAPL", "IBM"}, range)));
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  // 30 bars in pages of 4: 8 pages, the last one half full.
+  ASSERT_EQ(c.pages.size(), 8u);
+  for (size_t i = 0; i < c.pages.size(); ++i) {
+    EXPECT_EQ(c.pages[i].index, static_cast<int>(i));
+    EXPECT_EQ(c.pages[i].feed, "fake");
+    EXPECT_EQ(c.pages[i].adjustment, "raw");
+    EXPECT_LE(c.pages[i].bars.size(), 4u);
+  }
+  std::vector<Bar> expected = Gen("AAPL", range, Timeframe::kOneMinute);
+  for (const char* s : {"IBM", "MSFT"}) {
+    auto more = Gen(s, range, Timeframe::kOneMinute);
+    expected.insert(expected.end(), more.begin(), more.end());
+  }
+  EXPECT_TRUE(SameBars(c.Bars(), expected));
+  // AAPL's last bar is bar 9 (page 2), IBM's bar 19 (page 4), MSFT's bar 29 (page 7).
+  EXPECT_EQ(c.Completed(), (std::vector<std::string>{"AAPL", "IBM", "MSFT"}));
+  ASSERT_EQ(c.pages[2].completed.size(), 1u);
+  EXPECT_EQ(c.pages[2].completed[0].value(), "AAPL");
+  ASSERT_EQ(c.pages[4].completed.size(), 1u);
+  EXPECT_EQ(c.pages[4].completed[0].value(), "IBM");
+  ASSERT_EQ(c.pages[7].completed.size(), 1u);
+}
+
+TEST_F(FakeProviderTest, SymbolWhoseBarsEndExactlyAtAPageEndCompletesOnThatPage) {
+  FakeProvider provider(time(), {.page_size = 5});
+  const TimeRange range = Range("2024-01-02T14:30:00Z", "2024-01-02T14:35:00Z");
+  const Collected c = RunAsync(Collect(provider, Request({"AAPL", "IBM"}, range)));
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.pages.size(), 2u);
+  EXPECT_EQ(c.pages[0].completed, std::vector<Symbol>{Sym("AAPL")});
+  EXPECT_EQ(c.pages[1].completed, std::vector<Symbol>{Sym("IBM")});
+}
+
+TEST_F(FakeProviderTest, SymbolsWithoutBarsAreStillCompleted) {
+  FakeProvider provider(time(), {.page_size = 3});
+  // A Saturday: no session, no bars.
+  const TimeRange saturday = Range("2024-01-06T00:00:00Z", "2024-01-07T00:00:00Z");
+  const Collected c = RunAsync(Collect(provider, Request({"AAPL", "IBM", "MSFT"}, saturday)));
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.pages.size(), 1u);
+  EXPECT_TRUE(c.pages[0].bars.empty());
+  EXPECT_EQ(c.Completed(), (std::vector<std::string>{"AAPL", "IBM", "MSFT"}));
+}
+
+TEST_F(FakeProviderTest, RangeEndingExactlyOnABarLeavesThatBarOut) {
+  FakeProvider provider(time(), {.page_size = 7});
+  const TimeRange range = Range("2024-01-02T14:00:00Z", "2024-01-02T15:00:00Z");
+  const Collected c = RunAsync(Collect(provider, Request({"AAPL"}, range)));
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  const auto bars = c.Bars();
+  ASSERT_EQ(bars.size(), 30u);  // 14:30 .. 14:59; the session opens at 14:30Z in winter
+  EXPECT_EQ(FormatRfc3339(bars.back().ts_ns), "2024-01-02T14:59:00Z");
+  for (const Bar& bar : bars) EXPECT_TRUE(range.Contains(bar.ts_ns));
+  // The next range starts where this one ended: together they hold every bar once.
+  const auto next = Fetch(provider, "AAPL", Range("2024-01-02T15:00:00Z", "2024-01-02T15:02:00Z"),
+                          Timeframe::kOneMinute);
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(FormatRfc3339(next.front().ts_ns), "2024-01-02T15:00:00Z");
+}
+
+TEST_F(FakeProviderTest, FetchBarsEqualsGenerate) {
+  FakeProvider provider(time(), {.page_size = 100});
+  const TimeRange day = Range("2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z");
+  EXPECT_TRUE(SameBars(Fetch(provider, "AAPL", day, Timeframe::kOneMinute),
+                       Gen("AAPL", day, Timeframe::kOneMinute)));
+}
+
+TEST_F(FakeProviderTest, BadRequestsAreInvalidArgument) {
+  FakeProvider provider(time(), {.max_symbols_per_request = 2});
+  const TimeRange range = Range("2024-01-02T14:30:00Z", "2024-01-02T14:40:00Z");
+  auto code = [&](FetchRequest r) {
+    return RunAsync(Collect(provider, std::move(r))).status.code();
+  };
+  EXPECT_EQ(code(Request({}, range)), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(Request({"AAPL", "AAPL"}, range)), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(Request({"AAPL", "IBM", "MSFT"}, range)), absl::StatusCode::kInvalidArgument);
+  FetchRequest split = Request({"AAPL"}, range);
+  split.adjustment = "split";
+  EXPECT_EQ(code(split), absl::StatusCode::kInvalidArgument);
+  FetchRequest iex = Request({"AAPL"}, range);
+  iex.feed = "iex";
+  EXPECT_EQ(code(iex), absl::StatusCode::kInvalidArgument);
+  FetchRequest empty_symbol = Request({"AAPL"}, range);
+  empty_symbol.symbols.push_back(Symbol());
+  EXPECT_EQ(code(empty_symbol), absl::StatusCode::kInvalidArgument);
+  FetchRequest fake_feed = Request({"AAPL", "IBM"}, range);
+  fake_feed.feed = "fake";
+  EXPECT_EQ(code(fake_feed), absl::StatusCode::kOk);
+  EXPECT_EQ(provider.max_symbols_per_request(), 2);
+}
+
+TEST_F(FakeProviderTest, SinkErrorEndsTheFetchWithThatError) {
+  FakeProvider provider(time(), {.page_size = 2});
+  const TimeRange range = Range("2024-01-02T14:30:00Z", "2024-01-02T14:40:00Z");
+  const Collected c = RunAsync(Collect(provider, Request({"AAPL"}, range), /*stop_after=*/2));
+  EXPECT_EQ(c.status.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(c.pages.size(), 2u);
+}
+
+TEST_F(FakeProviderTest, CancellingBetweenPagesIsCancelledStatus) {
+  FakeProvider provider(time(), {.latency = 100ms, .page_size = 2});
+  const TimeRange range = Range("2024-01-02T14:30:00Z", "2024-01-02T14:40:00Z");
+  std::optional<Collected> result;
+  const FetchRequest request = Request({"AAPL"}, range);
+  RunAsync([&]() -> awaitable<void> {
+    auto fetch = [&]() -> awaitable<void> { result = co_await Collect(provider, request); };
+    co_await (fetch() || time().SleepFor(250ms));
+  }());
+  ASSERT_TRUE(result.has_value()) << "Fetch threw instead of returning CANCELLED";
+  EXPECT_EQ(result->status.code(), absl::StatusCode::kCancelled) << result->status;
+  EXPECT_EQ(result->pages.size(), 2u);
+  EXPECT_EQ(time().elapsed(), 250ms);
+}
+
 }  // namespace
 }  // namespace marketpipe

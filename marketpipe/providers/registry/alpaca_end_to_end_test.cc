@@ -98,6 +98,46 @@ TEST_F(AlpacaEndToEndTest, FetchesEveryPageOverOneKeptAliveConnection) {
   EXPECT_EQ(server_.connections_accepted(), 1u);
 }
 
+TEST_F(AlpacaEndToEndTest, RangeEndingExactlyOnABarLeavesItForTheNextRange) {
+  // The server, like Alpaca, treats `end` as inclusive and sends the bar stamped 14:35.
+  server_.AddPage(Minutes("AAPL", 0, 6));
+  auto provider = MakeAlpaca();
+  auto range = *TimeRange::Create(*ParseRfc3339("2024-01-02T14:30:00Z"),
+                                  *ParseRfc3339("2024-01-02T14:35:00Z"));
+  auto bars = RunAsync(provider->FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute));
+  ASSERT_TRUE(bars.ok()) << bars.status();
+  ASSERT_EQ(bars->size(), 5u);
+  EXPECT_EQ(FormatRfc3339(bars->back().ts_ns), "2024-01-02T14:34:00Z");
+  EXPECT_EQ(server_.requests()[0].Query("end"), "2024-01-02T14:35:00Z");
+}
+
+TEST_F(AlpacaEndToEndTest, OneRequestServesSeveralSymbolsPageByPage) {
+  auto first = Minutes("AAPL", 0, 3);
+  first.merge(Minutes("MSFT", 0, 1));
+  server_.AddPage(first);
+  server_.AddPage(Minutes("MSFT", 1, 2));
+  auto provider = MakeAlpaca();
+  FetchRequest request;
+  request.symbols = {*Symbol::Parse("MSFT"), *Symbol::Parse("IBM"), *Symbol::Parse("AAPL")};
+  request.range = *TimeRange::Create(*ParseRfc3339("2024-01-02T14:30:00Z"),
+                                     *ParseRfc3339("2024-01-02T21:00:00Z"));
+  std::vector<FetchPage> pages;
+  const absl::Status status =
+      RunAsync(provider->Fetch(request, [&](FetchPage page) -> awaitable<absl::Status> {
+        pages.push_back(std::move(page));
+        co_return absl::OkStatus();
+      }));
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_EQ(pages.size(), 2u);
+  EXPECT_EQ(pages[0].bars.size(), 4u);
+  EXPECT_EQ(pages[0].completed,
+            (std::vector<Symbol>{*Symbol::Parse("AAPL"), *Symbol::Parse("IBM")}));
+  EXPECT_EQ(pages[1].completed, std::vector<Symbol>{*Symbol::Parse("MSFT")});
+  EXPECT_EQ(pages[1].feed, "iex");
+  EXPECT_EQ(server_.request_count(), 2u);
+  EXPECT_EQ(server_.requests()[0].Query("symbols"), "AAPL,IBM,MSFT");
+}
+
 TEST_F(AlpacaEndToEndTest, RetryAfterIsWaitedInVirtualTimeThenSucceeds) {
   server_.AddPage(Minutes("AAPL", 0, 2));
   server_.InjectOnRequest(0, Fault::TooManyRequests(30));
@@ -133,7 +173,7 @@ TEST_F(AlpacaEndToEndTest, MalformedJsonIsAnErrorNamingThePage) {
   auto provider = MakeAlpaca();
   auto bars = Fetch(*provider);
   ASSERT_FALSE(bars.ok());
-  EXPECT_NE(bars.status().message().find("AAPL page 1"), std::string::npos) << bars.status();
+  EXPECT_NE(bars.status().message().find("page 0"), std::string::npos) << bars.status();
 }
 
 TEST_F(AlpacaEndToEndTest, WrongSecretIsForbiddenAndNeverPrinted) {

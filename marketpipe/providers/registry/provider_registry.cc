@@ -30,9 +30,10 @@ class OwningAlpacaProvider final : public Provider {
 
   std::string name() const override { return client_->name(); }
 
-  boost::asio::awaitable<absl::StatusOr<std::vector<Bar>>> FetchBars(Symbol symbol, TimeRange range,
-                                                                     Timeframe timeframe) override {
-    return client_->FetchBars(std::move(symbol), range, timeframe);
+  int max_symbols_per_request() const override { return client_->max_symbols_per_request(); }
+
+  boost::asio::awaitable<absl::Status> Fetch(FetchRequest request, PageSink sink) override {
+    return client_->Fetch(std::move(request), std::move(sink));
   }
 
  private:
@@ -56,9 +57,16 @@ std::vector<std::string> ProviderNames() { return {"alpaca", "fake"}; }
 absl::StatusOr<std::unique_ptr<Provider>> MakeProvider(const ProviderConfig& config,
                                                        const ProviderContext& context) {
   if (context.time == nullptr) return absl::InvalidArgumentError("provider: no time source");
+  if (config.max_symbols_per_request < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "provider: symbols per request must be >= 1, got ", config.max_symbols_per_request));
+  }
   if (config.name == "fake") {
     FakeProviderOptions options;
     options.all_hours = config.all_hours;
+    if (config.max_symbols_per_request > 0) {
+      options.max_symbols_per_request = config.max_symbols_per_request;
+    }
     return std::unique_ptr<Provider>(std::make_unique<FakeProvider>(*context.time, options));
   }
   if (config.name != "alpaca") {
@@ -78,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Provider>> MakeProvider(const ProviderConfig& con
   options.key_id = *key;
   options.secret = *secret;
   options.feed = config.feed;
+  options.max_symbols_per_request = config.max_symbols_per_request;
   if (!config.base_url.empty()) {
     options.base_url = config.base_url;
   } else if (auto url = env("ALPACA_BASE_URL")) {

@@ -25,6 +25,8 @@ struct ProviderConfig {
   std::string base_url;
   int64_t requests_per_minute = 200;  // Alpaca's free plan
   int64_t burst = 10;
+  // Symbols per Fetch request; 0: the provider's default (alpaca: what keeps URLs short).
+  int max_symbols_per_request = 0;
   // fake: all 24 h instead of the regular US session.
   bool all_hours = false;
 };
