@@ -195,6 +195,13 @@ absl::StatusOr<PageVerdict> Validator::ValidatePage(std::vector<Bar> bars) {
   return verdict;
 }
 
+void Validator::Seed(const Bar& last_stored) {
+  SymbolState& state = states_[last_stored.symbol];
+  state.seen = true;
+  state.last_ts_ns = last_stored.ts_ns;
+  state.last_close_units = last_stored.close.units();
+}
+
 std::vector<Rejection> Validator::rejections() const {
   std::vector<Rejection> out;
   for (const auto& [symbol, state] : states_) {

@@ -126,6 +126,11 @@ class Validator {
   // Checks `bars`. InvalidArgument (and no state change) when a bar has the empty symbol.
   absl::StatusOr<PageVerdict> ValidatePage(std::vector<Bar> bars);
 
+  // Makes `last_stored` the symbol's previous bar without checking it, as if an earlier page had
+  // delivered it: a resumed job seeds each symbol with its last stored bar so that order and
+  // extreme moves stay checked across the restart. Counts nothing.
+  void Seed(const Bar& last_stored);
+
   Timeframe timeframe() const { return timeframe_; }
   Policy policy() const { return policy_; }
 

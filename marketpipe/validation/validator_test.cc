@@ -124,6 +124,15 @@ TEST(ValidatorTest, OrderIsCheckedAcrossPages) {
   EXPECT_EQ(verdict.accepted.size(), 1u);
 }
 
+TEST(ValidatorTest, SeedCarriesTheLastStoredBarIntoAResumedJob) {
+  Validator validator(Timeframe::kOneMinute);
+  validator.Seed(Good("AAPL", kT0, 100 * kUnits));
+  EXPECT_EQ(validator.bars_checked(), 0);
+  const PageVerdict verdict = Validate(
+      validator, {Good("AAPL", kT0, 100 * kUnits), Good("AAPL", kT0 + kMinute, 200 * kUnits)});
+  EXPECT_THAT(Reasons(verdict), ElementsAre(Reason::kNonMonotonicTimestamp, Reason::kExtremeMove));
+}
+
 TEST(ValidatorTest, EachSymbolHasItsOwnOrder) {
   Validator validator(Timeframe::kOneMinute);
   // Interleaved symbols: MSFT's first bar is earlier than AAPL's last, which is fine.
