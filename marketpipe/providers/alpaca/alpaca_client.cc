@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "marketpipe/core/time_format.h"
 #include "marketpipe/providers/alpaca/bars_parser.h"
+#include "marketpipe/providers/alpaca/retry_after.h"
 
 namespace marketpipe::alpaca {
 namespace {
@@ -56,41 +57,6 @@ std::optional<std::string> JsonMessage(std::string_view body) {
     return std::nullopt;
   }
   return std::string(message);
-}
-
-// Retry-After: delta-seconds (RFC 9110) or an IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT").
-std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view v, int64_t now_unix_ns) {
-  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-  if (v.empty()) return std::nullopt;
-  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    int64_t seconds = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
-    // Absurdly long waits are still waits: the caller compares them with max_retry_after.
-    if (ec == std::errc::result_out_of_range) seconds = 86400LL * 365 * 100;
-    if (ec != std::errc() && ec != std::errc::result_out_of_range) return std::nullopt;
-    return std::chrono::seconds(std::min<int64_t>(seconds, 86400LL * 365 * 100));
-  }
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  char wd[4], mon[4], gmt[4];
-  int day, year, h, m, s;
-  std::string text(v);
-  if (std::sscanf(text.c_str(), "%3s, %d %3s %d %d:%d:%d %3s", wd, &day, mon, &year, &h, &m, &s,
-                  gmt) != 8 ||
-      std::string_view(gmt) != "GMT") {
-    return std::nullopt;
-  }
-  int month = 0;
-  for (int i = 0; i < 12; ++i) {
-    if (std::string_view(mon) == kMonths[i]) month = i + 1;
-  }
-  if (month == 0) return std::nullopt;
-  char iso[32];
-  std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day, h, m, s);
-  auto at = ParseRfc3339(iso);
-  if (!at.ok()) return std::nullopt;
-  return std::chrono::nanoseconds(std::max<int64_t>(0, *at - now_unix_ns));
 }
 
 // Server-controlled text for a log line or an error: C-escaped (no control characters, no
