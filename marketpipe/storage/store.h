@@ -116,7 +116,8 @@ class Store {
   // DDL, ATTACH, PRAGMA, SET, several statements) is INVALID_ARGUMENT, as is a negative `limit`;
   // at most `limit` rows are returned. The price columns of `bars` come back as Decimal in both
   // stores; SQLite computes expressions over them (max(close), close * 2) in doubles, so those
-  // are double there and Decimal (numeric) in PostgreSQL.
+  // are double there and Decimal (numeric) in PostgreSQL. A whole numeric that fits int64
+  // (PostgreSQL's sum(volume)) is int64 in both.
   virtual absl::StatusOr<QueryResult> Query(std::string_view sql, int64_t limit) = 0;
 
   // Jobs. CreateJob is ALREADY_EXISTS when the id is taken, INVALID_ARGUMENT unless the record
