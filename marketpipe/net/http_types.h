@@ -1,6 +1,7 @@
 #ifndef MARKETPIPE_NET_HTTP_TYPES_H_
 #define MARKETPIPE_NET_HTTP_TYPES_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,11 +39,15 @@ struct HttpRequest {
   std::string Url() const;
 };
 
+// Spare capacity HttpClient leaves after the end of every response body, so a parser that reads
+// a little past the end (simdjson needs SIMDJSON_PADDING, 64) parses the body where it is.
+inline constexpr size_t kResponseBodyPadding = 64;
+
 struct HttpResponse {
   int status = 0;
   std::string reason;
   HttpHeaders headers;
-  std::string body;
+  std::string body;  // from HttpClient: capacity() >= size() + kResponseBodyPadding
 };
 
 }  // namespace marketpipe::net

@@ -19,11 +19,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <cerrno>
@@ -40,6 +36,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "marketpipe/net/client/response_reader.h"
 
 namespace marketpipe::net {
 namespace {
@@ -55,11 +52,12 @@ using namespace asio::experimental::awaitable_operators;
 
 using Duration = TimeSource::Duration;
 using Message = http::request<http::string_body>;
-using Parser = http::response_parser<http::string_body>;
 
 // Failures come back as values: only the watchdog's cancellation may throw, and that is expected.
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 constexpr uint32_t kHeaderLimit = 64 * 1024;
+// Bytes asked of the socket per read.
+constexpr size_t kReadChunk = 64 * 1024;
 
 std::string DurationText(Duration d) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -184,19 +182,6 @@ Message BuildMessage(const HttpRequest& r, const std::string& user_agent) {
   return m;
 }
 
-HttpResponse ToResponse(http::response<http::string_body> m) {
-  HttpResponse r;
-  r.status = static_cast<int>(m.result_int());
-  r.reason = std::string(m.reason().data(), m.reason().size());
-  for (const auto& field : m) {
-    const auto name = field.name_string();
-    const auto value = field.value();
-    r.headers.Add(std::string(name.data(), name.size()), std::string(value.data(), value.size()));
-  }
-  r.body = std::move(m.body());
-  return r;
-}
-
 // True when a pooled socket still looks usable: nothing to read and no FIN or RST from the peer.
 // An idle HTTP/1.1 connection has nothing to say; bytes or EOF here mean the server gave up on it.
 bool LooksOpen(tcp::socket& socket) {
@@ -243,11 +228,19 @@ struct Connection {
 };
 
 // A timeout shared by one sequence of socket operations and the watchdog racing it. Operations
-// push `at` back as they make progress; on expiry the watchdog runs `on_expire`, which makes the
-// pending operation fail at once (closing the socket works for every kind of operation, whether
-// or not it supports per-operation cancellation).
+// push `at` back as they make progress, never past `limit` (the attempt's request_timeout); on
+// expiry the watchdog runs `on_expire`, which makes the pending operation fail at once (closing
+// the socket works for every kind of operation, whether or not it supports per-operation
+// cancellation).
 struct Deadline {
+  Deadline(TimeSource::TimePoint at_in, TimeSource::TimePoint limit_in)
+      : at(std::min(at_in, limit_in)), limit(limit_in) {}
+  void PushTo(TimeSource::TimePoint t) { at = std::min(t, limit); }
+  // The attempt's own deadline, rather than a phase timeout, is what ran out.
+  bool hit_limit() const { return at >= limit; }
+
   TimeSource::TimePoint at;
+  TimeSource::TimePoint limit;
   const char* phase = "";
   std::function<void()> on_expire;
   bool expired = false;
@@ -286,12 +279,12 @@ awaitable<void> RaceDeadline(TimeSource& time, Deadline& d, Steps& steps) {
 struct IoResult {
   error_code write_error;
   error_code read_error;
-  size_t leftover_bytes = 0;
+  bool leftover_bytes = false;
   std::exception_ptr exception;
 };
 
 template <class Stream>
-awaitable<void> WriteAndRead(Stream& stream, const Message& message, Parser& parser,
+awaitable<void> WriteAndRead(Stream& stream, const Message& message, ResponseReader& reader,
                              TimeSource& time, Duration read_timeout, Deadline& d, IoResult& io) {
   auto [write_error, written] = co_await http::async_write(stream, message, kAsTuple);
   if (write_error) {
@@ -300,24 +293,27 @@ awaitable<void> WriteAndRead(Stream& stream, const Message& message, Parser& par
   }
   // The clock started with the write: sending the request is not progress of the response.
   d.phase = "waiting for response from";
-  beast::flat_buffer buffer;
-  while (!parser.is_done()) {
-    auto [read_error, n] = co_await http::async_read_some(stream, buffer, parser, kAsTuple);
-    if (read_error) {
+  std::vector<char> buffer(kReadChunk);
+  while (!reader.done() && reader.status().ok()) {
+    auto [read_error, n] = co_await stream.async_read_some(asio::buffer(buffer), kAsTuple);
+    if (n > 0) {
+      io.leftover_bytes = reader.Put(std::string_view(buffer.data(), n)) < n;
+      d.PushTo(time.Now() + read_timeout);
+      d.phase = "reading response from";
+    }
+    if (read_error == asio::error::eof) {
+      reader.PutEof();
+    } else if (read_error) {
       io.read_error = read_error;
       co_return;
     }
-    d.at = time.Now() + read_timeout;
-    d.phase = "reading response from";
   }
-  io.leftover_bytes = buffer.size();
 }
 
 bool IsClosedOrReset(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::connection_aborted || ec == asio::error::broken_pipe ||
-         ec == asio::error::not_connected || ec == ssl::error::stream_truncated ||
-         ec == http::error::end_of_stream || ec == http::error::partial_message;
+         ec == asio::error::not_connected || ec == ssl::error::stream_truncated;
 }
 
 // Outcome of sending one request on one connection.
@@ -335,8 +331,13 @@ struct HttpClient::Impl {
   Impl(asio::any_io_executor executor, TimeSource& time, Options options);
 
   awaitable<absl::StatusOr<HttpResponse>> Send(HttpRequest request);
-  awaitable<absl::StatusOr<std::unique_ptr<Connection>>> Connect(const HttpRequest& r);
-  awaitable<Exchange> RoundTrip(Connection& conn, const Message& message, const HttpRequest& r);
+  // `limit`: the attempt's deadline (request_timeout), which no phase timeout may pass.
+  awaitable<absl::StatusOr<std::unique_ptr<Connection>>> Connect(const HttpRequest& r,
+                                                                 TimeSource::TimePoint limit);
+  awaitable<Exchange> RoundTrip(Connection& conn, const Message& message, const HttpRequest& r,
+                                TimeSource::TimePoint limit);
+  // "after 30s (read_timeout)", or the attempt's budget when that is what ran out.
+  std::string TimeoutText(const Deadline& d, Duration phase_timeout, const char* phase_name) const;
   std::unique_ptr<Connection> TakeIdle(const std::string& key);
   void PutIdle(const std::string& key, std::unique_ptr<Connection> conn);
   void CloseIdle();
@@ -396,14 +397,16 @@ awaitable<absl::StatusOr<HttpResponse>> HttpClient::Impl::Send(HttpRequest reque
   TimeSource::ExternalWait io_wait(time, absl::StrCat("HTTP ", request.method, " ", request.Url()));
   const Message message = BuildMessage(request, options.user_agent);
   const std::string key = PoolKey(request);
+  // One budget for the whole Send, however the server paces its bytes.
+  const TimeSource::TimePoint limit = time.Now() + options.request_timeout;
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Connection> conn = attempt == 0 ? TakeIdle(key) : nullptr;
     if (!conn) {
-      auto connected = co_await Connect(request);
+      auto connected = co_await Connect(request, limit);
       if (!connected.ok()) co_return connected.status();
       conn = std::move(*connected);
     }
-    Exchange exchange = co_await RoundTrip(*conn, message, request);
+    Exchange exchange = co_await RoundTrip(*conn, message, request, limit);
     if (exchange.status.ok()) {
       if (exchange.keep_alive) PutIdle(key, std::move(conn));
       co_return std::move(exchange.response);
@@ -417,15 +420,23 @@ awaitable<absl::StatusOr<HttpResponse>> HttpClient::Impl::Send(HttpRequest reque
   }
 }
 
+std::string HttpClient::Impl::TimeoutText(const Deadline& d, Duration phase_timeout,
+                                          const char* phase_name) const {
+  if (d.hit_limit()) {
+    return absl::StrCat("after ", DurationText(options.request_timeout),
+                        " for the whole request (request_timeout)");
+  }
+  return absl::StrCat("after ", DurationText(phase_timeout), " (", phase_name, ")");
+}
+
 awaitable<absl::StatusOr<std::unique_ptr<Connection>>> HttpClient::Impl::Connect(
-    const HttpRequest& r) {
+    const HttpRequest& r, TimeSource::TimePoint limit) {
   const bool use_tls = r.scheme == "https";
   const std::string host = BareHost(r.host);
   const std::string host_port = HostPort(r);
   auto conn = std::make_unique<Connection>(executor, use_tls ? &tls_context : nullptr);
   tcp::resolver resolver(executor);
-  Deadline d;
-  d.at = time.Now() + options.connect_timeout;
+  Deadline d(time.Now() + options.connect_timeout, limit);
   absl::Status status;
   std::exception_ptr exception;
 
@@ -479,7 +490,11 @@ awaitable<absl::StatusOr<std::unique_ptr<Connection>>> HttpClient::Impl::Connect
         std::string detail = handshake_error.message();
         const long verify_result = SSL_get_verify_result(ssl_handle);
         if (verify_result != X509_V_OK) {
-          absl::StrAppend(&detail, ": ", X509_verify_cert_error_string(verify_result));
+          // The same certificate will fail the same way: a permanent error, not UNAVAILABLE.
+          status = absl::FailedPreconditionError(absl::StrCat(
+              "TLS handshake with ", host_port, " failed: certificate verification failed: ",
+              X509_verify_cert_error_string(verify_result), " (", detail, ")", Where(r)));
+          co_return;
         }
         status = absl::UnavailableError(
             absl::StrCat("TLS handshake with ", host_port, " failed: ", detail, Where(r)));
@@ -502,8 +517,8 @@ awaitable<absl::StatusOr<std::unique_ptr<Connection>>> HttpClient::Impl::Connect
   }
   if (d.expired) {
     co_return absl::DeadlineExceededError(
-        absl::StrCat("timed out ", d.phase, " ", host_port, " after ",
-                     DurationText(options.connect_timeout), " (connect_timeout)", Where(r)));
+        absl::StrCat("timed out ", d.phase, " ", host_port, " ",
+                     TimeoutText(d, options.connect_timeout, "connect_timeout"), Where(r)));
   }
   if (!status.ok()) co_return status;
   opened.fetch_add(1, std::memory_order_relaxed);
@@ -511,23 +526,23 @@ awaitable<absl::StatusOr<std::unique_ptr<Connection>>> HttpClient::Impl::Connect
 }
 
 awaitable<Exchange> HttpClient::Impl::RoundTrip(Connection& conn, const Message& message,
-                                                const HttpRequest& r) {
-  Parser parser;
-  parser.header_limit(kHeaderLimit);
-  parser.body_limit(static_cast<std::uint64_t>(options.max_response_bytes));
-  if (r.method == "HEAD") parser.skip(true);
+                                                const HttpRequest& r, TimeSource::TimePoint limit) {
+  const std::string host_port = HostPort(r);
+  ResponseReader reader({.max_body_bytes = options.max_response_bytes,
+                         .max_header_bytes = kHeaderLimit,
+                         .head_request = r.method == "HEAD"},
+                        host_port);
 
-  Deadline d;
-  d.at = time.Now() + options.read_timeout;
+  Deadline d(time.Now() + options.read_timeout, limit);
   d.phase = "sending request to";
   d.on_expire = [&conn] { conn.Close(); };
   IoResult io;
   auto steps = [&]() -> awaitable<void> {
     try {
       if (conn.tls) {
-        co_await WriteAndRead(*conn.tls, message, parser, time, options.read_timeout, d, io);
+        co_await WriteAndRead(*conn.tls, message, reader, time, options.read_timeout, d, io);
       } else {
-        co_await WriteAndRead(*conn.plain, message, parser, time, options.read_timeout, d, io);
+        co_await WriteAndRead(*conn.plain, message, reader, time, options.read_timeout, d, io);
       }
     } catch (const boost::system::system_error& e) {
       // A cancellation surfacing at the next co_await; classified below like a failed read.
@@ -540,23 +555,21 @@ awaitable<Exchange> HttpClient::Impl::RoundTrip(Connection& conn, const Message&
   if (io.exception) std::rethrow_exception(io.exception);
 
   Exchange out;
-  const std::string host_port = HostPort(r);
   // Read the state directly: co_await on an awaitable would throw in a cancelled coroutine.
   if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
     out.status =
         absl::CancelledError(absl::StrCat("cancelled ", d.phase, " ", host_port, Where(r)));
     co_return out;
   }
-  if (!io.write_error && !io.read_error && parser.is_done()) {
-    out.keep_alive =
-        parser.get().keep_alive() && !parser.need_eof() && io.leftover_bytes == 0 && !d.expired;
-    out.response = ToResponse(parser.release());
+  if (reader.done()) {
+    out.keep_alive = reader.keep_alive() && !io.leftover_bytes && !d.expired;
+    out.response = reader.TakeResponse();
     co_return out;
   }
   if (d.expired) {
     out.status = absl::DeadlineExceededError(
-        absl::StrCat("timed out ", d.phase, " ", host_port, " after ",
-                     DurationText(options.read_timeout), " (read_timeout)", Where(r)));
+        absl::StrCat("timed out ", d.phase, " ", host_port, " ",
+                     TimeoutText(d, options.read_timeout, "read_timeout"), Where(r)));
     co_return out;
   }
   if (io.write_error) {
@@ -566,33 +579,28 @@ awaitable<Exchange> HttpClient::Impl::RoundTrip(Connection& conn, const Message&
                      " failed while sending the request: ", io.write_error.message(), Where(r)));
     co_return out;
   }
+  if (!reader.status().ok()) {
+    // Malformed, over a limit, or closed at end of stream before the response was whole.
+    out.nothing_received = !reader.got_some();
+    out.status =
+        absl::Status(reader.status().code(), absl::StrCat(reader.status().message(), Where(r)));
+    co_return out;
+  }
 
   const error_code& ec = io.read_error;
-  if (ec == http::error::body_limit) {
-    out.status = absl::ResourceExhaustedError(
-        absl::StrCat("response body from ", host_port, " is larger than max_response_bytes (",
-                     options.max_response_bytes, " bytes)", Where(r)));
-  } else if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-    out.status = absl::ResourceExhaustedError(absl::StrCat(
-        "response header from ", host_port, " is larger than ", kHeaderLimit, " bytes", Where(r)));
-  } else if (!parser.got_some() && IsClosedOrReset(ec)) {
+  const bool reset = ec == asio::error::connection_reset || ec == asio::error::connection_aborted;
+  if (!reader.got_some() && IsClosedOrReset(ec)) {
     out.nothing_received = true;
-    const bool reset = ec == asio::error::connection_reset || ec == asio::error::connection_aborted;
     out.status =
         absl::UnavailableError(absl::StrCat("connection ", reset ? "reset" : "closed", " by ",
                                             host_port, " before any response", Where(r)));
   } else if (IsClosedOrReset(ec)) {
-    const bool reset = ec == asio::error::connection_reset || ec == asio::error::connection_aborted;
-    std::string what = parser.is_header_done()
-                           ? absl::StrCat("truncated response body (", parser.get().body().size(),
-                                          " bytes received)")
-                           : std::string("truncated response header");
+    std::string what = reader.header_done() ? absl::StrCat("truncated response body (",
+                                                           reader.body_bytes(), " bytes received)")
+                                            : std::string("truncated response header");
     out.status = absl::DataLossError(absl::StrCat(what, ": connection ", reset ? "reset" : "closed",
                                                   " by ", host_port, " mid-response", Where(r)));
-  } else if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
-    out.status = absl::DataLossError(
-        absl::StrCat("malformed HTTP response from ", host_port, ": ", ec.message(), Where(r)));
-  } else if (parser.got_some()) {
+  } else if (reader.got_some()) {
     out.status = absl::DataLossError(absl::StrCat("error reading response from ", host_port,
                                                   " mid-response: ", ec.message(), Where(r)));
   } else {

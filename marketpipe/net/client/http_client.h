@@ -25,11 +25,16 @@ struct HttpClientOptions {
   // Budget for opening a connection: DNS resolution, TCP connect and (https) the TLS handshake.
   TimeSource::Duration connect_timeout = std::chrono::seconds(10);
   // Longest wait for progress of the response: from the start of sending the request until the
-  // first bytes arrive, then between reads. It restarts on every read that delivers bytes, so a
-  // slow but steady download does not time out.
+  // first bytes arrive, then between reads. It restarts on every read that delivers bytes.
   TimeSource::Duration read_timeout = std::chrono::seconds(30);
-  // Largest response body accepted (after de-chunking); a larger one is RESOURCE_EXHAUSTED.
-  size_t max_response_bytes = size_t{64} << 20;
+  // Budget for a whole Send: connecting, sending and reading all of the response. Unlike
+  // read_timeout it never restarts, so a server dripping a byte at a time cannot hold a request
+  // open (a full Alpaca page is ~1.3 MB).
+  TimeSource::Duration request_timeout = std::chrono::seconds(120);
+  // Largest response body accepted (after de-chunking); a larger one is RESOURCE_EXHAUSTED, and a
+  // Content-Length announcing one is refused before any of the body is read. A full Alpaca bars
+  // page (10,000 bars) is 1-2 MB.
+  size_t max_response_bytes = size_t{8} << 20;
   // Idle keep-alive connections kept per (scheme, host, port). 0 turns connection reuse off.
   size_t max_idle_connections_per_host = 4;
   // A pooled connection idle for longer is closed rather than reused: servers drop idle
@@ -53,11 +58,20 @@ struct HttpClientOptions {
 //
 // Errors follow HttpTransport's contract; every message names the URL (never a header value):
 //   INVALID_ARGUMENT    the request cannot be sent (scheme, CR/LF in a field, unreadable ca_file)
-//   UNAVAILABLE         cannot resolve host, connection refused, TLS handshake or certificate
-//                       verification failed, connection closed or reset before any response
-//   DEADLINE_EXCEEDED   connect_timeout or read_timeout passed (says host:port and the phase)
+//   UNAVAILABLE         cannot resolve host, connection refused, TLS handshake failed (not the
+//                       certificate), connection closed or reset before any response
+//   FAILED_PRECONDITION certificate verification failed ("certificate verification failed: "
+//                       + OpenSSL's reason), or the system CA store is unusable
+//   DEADLINE_EXCEEDED   connect_timeout, read_timeout or request_timeout passed (says host:port,
+//                       the phase and which timeout)
 //   DATA_LOSS           malformed HTTP, truncated body, connection reset mid-response
-//   RESOURCE_EXHAUSTED  body over max_response_bytes (or a header block over 64 KiB)
+//   RESOURCE_EXHAUSTED  body or Content-Length over max_response_bytes (or a header over 64 KiB)
+//
+// Bodies: every response body has kResponseBodyPadding bytes of spare capacity past its end
+// (reserved as it is received), so simdjson parses it in place.
+//
+// The trust store: the system's (OpenSSL's default paths, which honour SSL_CERT_FILE and
+// SSL_CERT_DIR when set), unless ca_file is given.
 //
 // Connections: one per in-flight request; after a complete keep-alive response it goes back to
 // a per-(scheme, host, port) idle pool. A pooled connection the server has since closed is
@@ -65,7 +79,7 @@ struct HttpClientOptions {
 // retried once on a fresh connection: only for GET/HEAD/OPTIONS/TRACE, and only if no byte of
 // the response had arrived.
 //
-// Time: both timeouts run on the injected TimeSource, and each Send holds a
+// Time: the timeouts run on the injected TimeSource, and each Send holds a
 // TimeSource::ExternalWait while it talks to the network, so a virtual clock never skips over
 // real I/O; a test fires a timeout by advancing the clock itself.
 //

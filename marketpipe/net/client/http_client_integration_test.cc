@@ -18,11 +18,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -111,6 +113,8 @@ TEST_F(HttpClientIntegrationTest, GetReturnsStatusReasonHeadersAndBody) {
   EXPECT_EQ(r->reason, "OK");
   EXPECT_EQ(r->headers.Get("x-request-id"), "42");
   EXPECT_EQ(r->body, "hello");
+  // Room for simdjson's padding: the body is parsed where it was received.
+  EXPECT_GE(r->body.capacity(), r->body.size() + kResponseBodyPadding);
   const auto requests = server.requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_THAT(requests[0].bytes, StartsWith("GET /v2/stocks/bars?symbols=AAPL HTTP/1.1\r\n"));
@@ -457,6 +461,37 @@ TEST_F(HttpClientIntegrationTest, ChunkedBodyOverTheLimitIsResourceExhausted) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST_F(HttpClientIntegrationTest, LargeChunkedBodyKeepsItsPadding) {
+  const std::string piece(1000, 'p');
+  LoopbackServer server({[&](Peer& p) {
+    if (!p.ReadRequest()) return;
+    std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 300; ++i) absl::StrAppend(&wire, "3e8\r\n", piece, "\r\n");
+    p.Write(wire + "0\r\n\r\n");
+  }});
+  HttpClient client(io(), time());
+  auto r = RunAsync(client.Send(Get(server.port())));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body.size(), 300u * piece.size());
+  EXPECT_GE(r->body.capacity(), r->body.size() + kResponseBodyPadding);
+}
+
+// The body never comes: waiting for it would hang the case (the virtual clock does not move).
+TEST_F(HttpClientIntegrationTest, HugeContentLengthIsRefusedBeforeReadingTheBody) {
+  LoopbackServer server({[](Peer& p) {
+    if (!p.ReadRequest()) return;
+    p.Write("HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n");
+    p.WaitForClose();
+  }});
+  HttpClient client(io(), time());  // the default limit
+  auto r = RunAsync(client.Send(Get(server.port())));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("announces Content-Length 1099511627776"));
+  EXPECT_THAT(r.status().message(), HasSubstr("max_response_bytes (8388608 bytes)"));
+  EXPECT_FALSE(IsTransientTransportError(r.status()));
+  EXPECT_EQ(time().elapsed(), 0s);
+}
+
 TEST_F(HttpClientIntegrationTest, BodyExactlyAtTheLimitIsAccepted) {
   LoopbackServer server({Respond(std::string(1024, 'x'))});
   HttpClient::Options options;
@@ -508,6 +543,72 @@ TEST_F(HttpClientIntegrationTest, ReadTimeoutOnTheVirtualClockIsDeadlineExceeded
   EXPECT_THAT(r.status().message(), HasSubstr(HostPort(server.port())));
   EXPECT_THAT(r.status().message(), HasSubstr("after 30s (read_timeout)"));
   EXPECT_EQ(time().elapsed(), 30s);
+}
+
+// A server that keeps sending a byte now and then never trips read_timeout; the attempt's
+// request_timeout ends it. read_timeout is out of reach here so only request_timeout can fire.
+TEST_F(HttpClientIntegrationTest, SlowDripIsEndedByTheRequestTimeout) {
+  HttpClient::Options options;
+  options.read_timeout = 1h;
+  options.request_timeout = 60s;
+  LoopbackServer server({[&](Peer& p) {
+    if (!p.ReadRequest()) return;
+    p.Write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+    for (int i = 0; i < 3; ++i) {
+      if (!p.Write("x")) return;
+      OnIoThread([&] { time().Advance(20s); });
+    }
+    p.WaitForClose();
+  }});
+  HttpClient client(io(), time(), options);
+
+  auto r = RunAsync(client.Send(Get(server.port(), "/drip")));
+
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("reading response from " + HostPort(server.port())));
+  EXPECT_THAT(r.status().message(), HasSubstr("after 60s for the whole request (request_timeout)"));
+  EXPECT_TRUE(IsTransientTransportError(r.status()));
+  EXPECT_EQ(time().elapsed(), 60s);
+}
+
+TEST_F(HttpClientIntegrationTest, SlowDripOnARealClockEnds) {
+  RealTimeSource real_time;
+  HttpClient::Options options;
+  options.read_timeout = 10s;
+  options.request_timeout = 300ms;
+  LoopbackServer server({[](Peer& p) {
+    if (!p.ReadRequest()) return;
+    p.Write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+    // Far longer than the test is allowed to take, a byte every 20 ms: only a deadline that
+    // bytes do not push back can end it.
+    for (int i = 0; i < 1000 && p.Write("x"); ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+  }});
+  HttpClient client(io(), real_time, options);
+
+  auto r = RunAsync(client.Send(Get(server.port())));
+
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("(request_timeout)"));
+}
+
+TEST_F(HttpClientIntegrationTest, RequestTimeoutAlsoBoundsTheConnectPhase) {
+  HttpClient::Options options;
+  options.connect_timeout = 1h;
+  options.request_timeout = 5s;
+  LoopbackServer server({[&](Peer& p) {
+    OnIoThread([&] { time().Advance(5s); });  // never says a word of TLS
+    p.WaitForClose();
+  }});
+  HttpClient client(io(), time(), options);
+
+  auto r = RunAsync(client.Send(GetTls(server.port(), "/", "127.0.0.1")));
+
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("in TLS handshake with"));
+  EXPECT_THAT(r.status().message(), HasSubstr("(request_timeout)"));
+  EXPECT_EQ(time().elapsed(), 5s);
 }
 
 TEST_F(HttpClientIntegrationTest, ResponseJustInsideTheReadTimeoutSucceeds) {
@@ -615,14 +716,29 @@ TEST_F(HttpClientIntegrationTest, SendLosingARaceToTheCallersTimerEndsPromptly) 
 
 // ---- TLS ----------------------------------------------------------------------------------------
 
-TEST_F(HttpClientIntegrationTest, TlsCertificateNotInTheSystemStoreIsRejected) {
+// A certificate error is permanent: FAILED_PRECONDITION, which no caller retries.
+TEST_F(HttpClientIntegrationTest, TlsCertificateNotInTheSystemStoreIsAPermanentCertificateError) {
   LoopbackServer server({Respond("secret")}, &cert_);
   HttpClient client(io(), time());
   auto r = RunAsync(client.Send(GetTls(server.port())));
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_FALSE(IsTransientTransportError(r.status()));
   EXPECT_THAT(r.status().message(), HasSubstr("TLS handshake with localhost:"));
-  EXPECT_THAT(r.status().message(), HasSubstr("certificate verify failed"));
+  EXPECT_THAT(r.status().message(), HasSubstr("certificate verification failed"));
   EXPECT_THAT(r.status().message(), HasSubstr("self-signed certificate"));
+  EXPECT_EQ(server.connections_accepted(), 1u);
+  EXPECT_EQ(time().elapsed(), 0s);
+}
+
+// OpenSSL's default trust store honours SSL_CERT_FILE (each case runs in its own process).
+TEST_F(HttpClientIntegrationTest, TlsCertificateTrustedThroughSslCertFileSucceeds) {
+  ASSERT_EQ(setenv("SSL_CERT_FILE", ca_file_.c_str(), 1), 0);
+  LoopbackServer server({Respond("trusted")}, &cert_);
+  HttpClient client(io(), time());
+  auto r = RunAsync(client.Send(GetTls(server.port())));
+  unsetenv("SSL_CERT_FILE");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "trusted");
 }
 
 TEST_F(HttpClientIntegrationTest, TlsWithCaFileSucceedsAndSendsSni) {
@@ -676,8 +792,8 @@ TEST_F(HttpClientIntegrationTest, TlsHostNameMismatchIsRejected) {
 
   auto r = RunAsync(client.Send(GetTls(server.port())));
 
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(r.status().message(), HasSubstr("certificate verify failed"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("certificate verification failed"));
   EXPECT_THAT(r.status().message(), HasSubstr("hostname mismatch"));
 }
 

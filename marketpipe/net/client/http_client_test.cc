@@ -34,7 +34,9 @@ TEST_F(HttpClientTest, OptionsDefaultToTheDocumentedValues) {
   const HttpClient::Options o;
   EXPECT_EQ(o.connect_timeout, 10s);
   EXPECT_EQ(o.read_timeout, 30s);
-  EXPECT_EQ(o.max_response_bytes, 64u * 1024 * 1024);
+  EXPECT_EQ(o.request_timeout, 120s);
+  // A full Alpaca page (10,000 bars, ~1.3 MB) with headroom; not the 64 MiB it used to be.
+  EXPECT_EQ(o.max_response_bytes, 8u * 1024 * 1024);
   EXPECT_GT(o.max_idle_connections_per_host, 0u);
   EXPECT_TRUE(o.verify_peer);
   EXPECT_FALSE(o.ca_file.has_value());
