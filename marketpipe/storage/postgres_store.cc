@@ -713,7 +713,7 @@ absl::Status PostgresStore::StartJob(std::string_view id) {
   absl::MutexLock lock(&mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   return session_.InTransaction([&]() -> absl::Status {
-    // Serializes StartJob across connections, so two overlapping jobs cannot both pass the
+    // Serializes StartJob across connections, so two duplicate jobs cannot both pass the
     // check below; readers of `jobs` are not blocked.
     if (absl::Status status = session_.Exec("LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE");
         !status.ok()) {
@@ -723,17 +723,19 @@ absl::Status PostgresStore::StartJob(std::string_view id) {
     if (!exists.ok()) return exists.status();
     if (!*exists) return internal::JobNotFound(id);
     absl::StatusOr<Result> conflict = session_.Run(
-        "SELECT other.job_id, other.symbol FROM job_symbols AS mine "
-        "JOIN job_symbols AS other ON other.symbol = mine.symbol "
-        "JOIN jobs ON jobs.id = other.job_id "
-        "WHERE mine.job_id = $1 AND other.job_id <> $1 AND jobs.state = 'RUNNING' "
-        "ORDER BY other.symbol, other.job_id LIMIT 1",
+        "SELECT other.id FROM jobs AS me JOIN jobs AS other "
+        "ON other.id <> me.id AND other.state = 'RUNNING' AND other.timeframe = me.timeframe "
+        "AND other.start_ns < me.end_ns AND me.start_ns < other.end_ns "
+        "WHERE me.id = $1 "
+        "AND NOT EXISTS (SELECT symbol FROM job_symbols WHERE job_id = other.id "
+        "EXCEPT SELECT symbol FROM job_symbols WHERE job_id = me.id) "
+        "AND NOT EXISTS (SELECT symbol FROM job_symbols WHERE job_id = me.id "
+        "EXCEPT SELECT symbol FROM job_symbols WHERE job_id = other.id) "
+        "ORDER BY other.id LIMIT 1",
         {Text(id)});
     if (!conflict.ok()) return conflict.status();
     if (PQntuples(conflict->get()) > 0) {
-      return absl::FailedPreconditionError(
-          Cat("job '", id, "' cannot start: job '", ToText(conflict->get(), 0, 0),
-              "' is RUNNING and shares symbol ", ToText(conflict->get(), 0, 1)));
+      return internal::DuplicateRunningJob(id, ToText(conflict->get(), 0, 0));
     }
     absl::StatusOr<Result> updated =
         session_.Run("UPDATE jobs SET state = 'RUNNING', updated_unix_ns = $2 WHERE id = $1",

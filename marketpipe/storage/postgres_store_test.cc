@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "marketpipe/aggregation/recompute_conformance.h"
 #include "marketpipe/storage/store.h"
 #include "marketpipe/storage/store_conformance.h"
 #include "testing/environment.h"
@@ -35,6 +36,16 @@ class PostgresEnv : public ::testing::PostgresFixture {
 namespace conformance {
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreConformanceTest, ::testing::Types<PostgresEnv>);
 }  // namespace conformance
+
+}  // namespace marketpipe::storage
+
+// Aggregation's recompute suite (its SQLite half runs in //marketpipe/aggregation).
+namespace marketpipe::aggregation::conformance {
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, RecomputeConformanceTest,
+                               ::testing::Types<storage::PostgresEnv>);
+}  // namespace marketpipe::aggregation::conformance
+
+namespace marketpipe::storage {
 
 namespace {
 

@@ -709,20 +709,22 @@ absl::Status SqliteStore::StartJob(std::string_view id) {
     if (!exists.ok()) return exists.status();
     if (!*exists) return internal::JobNotFound(id);
     absl::StatusOr<sqlite3_stmt*> conflict = writer_.Prepared(
-        "SELECT other.job_id, other.symbol FROM job_symbols AS mine "
-        "JOIN job_symbols AS other ON other.symbol = mine.symbol "
-        "JOIN jobs ON jobs.id = other.job_id "
-        "WHERE mine.job_id = ?1 AND other.job_id <> ?1 AND jobs.state = 'RUNNING' "
-        "ORDER BY other.symbol, other.job_id LIMIT 1");
+        "SELECT other.id FROM jobs AS me JOIN jobs AS other "
+        "ON other.id <> me.id AND other.state = 'RUNNING' AND other.timeframe = me.timeframe "
+        "AND other.start_ns < me.end_ns AND me.start_ns < other.end_ns "
+        "WHERE me.id = ?1 "
+        "AND NOT EXISTS (SELECT symbol FROM job_symbols WHERE job_id = other.id "
+        "EXCEPT SELECT symbol FROM job_symbols WHERE job_id = me.id) "
+        "AND NOT EXISTS (SELECT symbol FROM job_symbols WHERE job_id = me.id "
+        "EXCEPT SELECT symbol FROM job_symbols WHERE job_id = other.id) "
+        "ORDER BY other.id LIMIT 1");
     if (!conflict.ok()) return conflict.status();
     {
       ScopedReset reset(*conflict);
       BindText(*conflict, 1, id);
       const int rc = sqlite3_step(*conflict);
       if (rc == SQLITE_ROW) {
-        return absl::FailedPreconditionError(
-            internal::Cat("job '", id, "' cannot start: job '", ColumnText(*conflict, 0),
-                          "' is RUNNING and shares symbol ", ColumnText(*conflict, 1)));
+        return internal::DuplicateRunningJob(id, ColumnText(*conflict, 0));
       }
       if (rc != SQLITE_DONE) return SqliteError(writer_.db(), rc, "check running jobs");
     }

@@ -123,10 +123,12 @@ class Store {
   // Jobs. CreateJob is ALREADY_EXISTS when the id is taken, INVALID_ARGUMENT unless the record
   // has an id, a provider and feed, a non-empty range and sorted unique symbols; created and
   // updated times of 0 are set to now. StartJob moves a job to RUNNING (from any state: a RUNNING
-  // job's own id resumes it after a crash) and is FAILED_PRECONDITION, naming the other job and
-  // a shared symbol, when another RUNNING job shares a symbol with it. StartJob and SetJobState
-  // set updated_unix_ns to now; unknown ids are NOT_FOUND. GetCheckpoints returns the checkpoints
-  // written so far, sorted by symbol.
+  // job's own id resumes it after a crash) and is FAILED_PRECONDITION, naming the other job, when
+  // another RUNNING job would duplicate its work: the same symbol set, the same timeframe and an
+  // overlapping range. Jobs that merely share some symbols may run at once (upserts are
+  // idempotent and provenance is checked, so they end with the exact union). StartJob and
+  // SetJobState set updated_unix_ns to now; unknown ids are NOT_FOUND. GetCheckpoints returns the
+  // checkpoints written so far, sorted by symbol.
   virtual absl::Status CreateJob(const JobRecord& job) = 0;
   virtual absl::StatusOr<std::optional<JobRecord>> GetJob(std::string_view id) = 0;
   virtual absl::StatusOr<std::vector<JobRecord>> ListJobs() = 0;

@@ -371,23 +371,35 @@ TYPED_TEST_P(StoreConformanceTest, CreateJobRefusesATakenIdAndBadRecords) {
   EXPECT_EQ(stored.updated_unix_ns, stored.created_unix_ns);
 }
 
-TYPED_TEST_P(StoreConformanceTest, StartJobRefusesASecondRunningJobSharingASymbol) {
+TYPED_TEST_P(StoreConformanceTest, StartJobRefusesARunningDuplicateOnly) {
   Store& store = this->store();
   ASSERT_TRUE(store.CreateJob(MakeJob("first", {"AAPL", "MSFT"})).ok());
-  ASSERT_TRUE(store.CreateJob(MakeJob("overlapping", {"MSFT", "TSLA"})).ok());
-  ASSERT_TRUE(store.CreateJob(MakeJob("disjoint", {"TSLA"})).ok());
+  JobRecord duplicate = MakeJob("duplicate", {"AAPL", "MSFT"});
+  duplicate.range = Range(kT0 - 10 * kMinute, kT0 + kMinute);  // overlaps by one minute
+  ASSERT_TRUE(store.CreateJob(duplicate).ok());
+  // Sharing some symbols, another timeframe, or a range that only touches is not duplicate work.
+  ASSERT_TRUE(store.CreateJob(MakeJob("sharing", {"MSFT", "TSLA"})).ok());
+  ASSERT_TRUE(store.CreateJob(MakeJob("subset", {"AAPL"})).ok());
+  JobRecord hourly = MakeJob("hourly", {"AAPL", "MSFT"});
+  hourly.timeframe = Timeframe::kOneHour;
+  ASSERT_TRUE(store.CreateJob(hourly).ok());
+  JobRecord next_day = MakeJob("next-day", {"AAPL", "MSFT"});
+  next_day.range = Range(kT0 + 390 * kMinute, kT0 + 780 * kMinute);
+  ASSERT_TRUE(store.CreateJob(next_day).ok());
+
   ASSERT_TRUE(store.StartJob("first").ok());
-  const absl::Status refused = store.StartJob("overlapping");
+  const absl::Status refused = store.StartJob("duplicate");
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_THAT(Message(refused), ::testing::HasSubstr("'duplicate'"));
   EXPECT_THAT(Message(refused), ::testing::HasSubstr("'first'"));
-  EXPECT_THAT(Message(refused), ::testing::HasSubstr("MSFT"));
-  EXPECT_EQ((*store.GetJob("overlapping"))->state, JobState::kPending);
-  EXPECT_TRUE(store.StartJob("disjoint").ok());
+  EXPECT_EQ((*store.GetJob("duplicate"))->state, JobState::kPending);
+  for (const char* id : {"sharing", "subset", "hourly", "next-day"}) {
+    EXPECT_TRUE(store.StartJob(id).ok()) << id;
+  }
   // A RUNNING job restarts (resume after a crash).
   EXPECT_TRUE(store.StartJob("first").ok());
-  ASSERT_TRUE(store.SetJobState("first", JobState::kCompleted, "").ok());
-  ASSERT_TRUE(store.SetJobState("disjoint", JobState::kFailed, "TSLA: 404").ok());
-  EXPECT_TRUE(store.StartJob("overlapping").ok());
+  ASSERT_TRUE(store.SetJobState("first", JobState::kFailed, "AAPL: 404").ok());
+  EXPECT_TRUE(store.StartJob("duplicate").ok());
   EXPECT_EQ(store.StartJob("nope").code(), absl::StatusCode::kNotFound);
 }
 
@@ -474,7 +486,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     QueryReturnsTypedColumnsWithExactPrices, QueryReturnsNullsTextAndIntegers,
     QueryStopsAtTheLimitAndSaysSo, QueryRefusesAnythingThatWrites,
     QueryWithABadStatementIsInvalidArgument, JobsRoundTripAndListInCreationOrder,
-    CreateJobRefusesATakenIdAndBadRecords, StartJobRefusesASecondRunningJobSharingASymbol,
+    CreateJobRefusesATakenIdAndBadRecords, StartJobRefusesARunningDuplicateOnly,
     SetJobStateRecordsStateMessageAndTime, CheckpointsAreWrittenWithTheirPage,
     ABadCheckpointLeavesThePageUnwritten, AnotherConnectionSeesCommittedWrites,
     ReopeningKeepsEverything);

@@ -137,6 +137,12 @@ std::string UnitsText(int64_t units) { return Price::FromUnits(units).ToString()
 
 int64_t NowUnixNs() { return absl::GetCurrentTimeNanos(); }
 
+absl::Status DuplicateRunningJob(std::string_view id, std::string_view other) {
+  return absl::FailedPreconditionError(
+      Cat("job '", id, "' cannot start: job '", other,
+          "' is RUNNING over the same symbols, timeframe and an overlapping range"));
+}
+
 absl::Status JobNotFound(std::string_view id) {
   return absl::NotFoundError(Cat("job '", id, "' not found"));
 }

@@ -57,6 +57,9 @@ std::string UnitsText(int64_t units);
 
 int64_t NowUnixNs();
 
+// FAILED_PRECONDITION: job `id` would duplicate the RUNNING job `other`.
+absl::Status DuplicateRunningJob(std::string_view id, std::string_view other);
+
 // "job 'x' not found".
 absl::Status JobNotFound(std::string_view id);
 
