@@ -1,4 +1,5 @@
 // RecomputeTouchedBuckets on SqliteStore: the recompute conformance suite, one file per case.
+// (//marketpipe/storage:postgres_store_test runs it on PostgreSQL.)
 
 #include <gtest/gtest.h>
 
