@@ -4,17 +4,23 @@
 
 #include <algorithm>
 #include <boost/asio/error.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
+#include <boost/url.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
+#include <random>
 #include <set>
 #include <utility>
+#include <variant>
 
 #include "absl/status/status.h"
-#include "absl/strings/escaping.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "marketpipe/core/time_format.h"
 #include "marketpipe/providers/alpaca/bars_parser.h"
@@ -23,28 +29,48 @@
 namespace marketpipe::alpaca {
 namespace {
 
-std::string PercentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
+using boost::asio::awaitable;
+using Clock = TimeSource::TimePoint;
+
+// Whole error messages and log lines are cut here (after escaping), whatever they hold.
+constexpr size_t kMaxMessage = 2000;
+
+// Abseil here is built with its own string_view, distinct from std::string_view.
+absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+std::string_view Trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
 }
 
 bool IsRetryableStatus(int status) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-bool IsRetryableTransportError(const absl::Status& s) {
+// What the transport reports for failures a retry may cure (see http_transport.h); anything
+// else, a certificate that fails verification included, cannot succeed on a retry.
+bool IsTransientTransportError(const absl::Status& s) {
   return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsDataLoss(s);
+}
+
+// Server-controlled text for a log line or an error: bytes outside printable ASCII as \xNN (no
+// control characters reach a terminal or a log parser), cut to `max` bytes of the original.
+std::string Escaped(std::string_view text, size_t max) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(text.size(), max) + 16);
+  for (unsigned char c : text.substr(0, max)) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  if (text.size() > max) absl::StrAppend(&out, "...(", text.size(), " bytes)");
+  return out;
 }
 
 // The "message" string of a JSON object body ({"code": ..., "message": "..."}), unescaped.
@@ -59,18 +85,543 @@ std::optional<std::string> JsonMessage(std::string_view body) {
   return std::string(message);
 }
 
-// Server-controlled text for a log line or an error: C-escaped (no control characters, no
-// quotes that end ours) and cut to `max` characters of the original.
-std::string Escaped(std::string_view text, size_t max) {
-  std::string out = absl::CHexEscape(std::string(text.substr(0, max)));
-  if (text.size() > max) absl::StrAppend(&out, "...(", text.size(), " bytes)");
-  return out;
-}
-
 std::string Seconds(std::chrono::nanoseconds d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3fs", std::chrono::duration<double>(d).count());
   return buf;
+}
+
+std::optional<int64_t> HeaderInt(const net::HttpHeaders& headers, std::string_view name) {
+  auto value = headers.Get(name);
+  if (!value) return std::nullopt;
+  const std::string_view v = Trim(*value);
+  int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || ptr != v.data() + v.size() || v.empty()) return std::nullopt;
+  return n;
+}
+
+// The parts of the base URL every request needs.
+struct BaseUrl {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // without brackets: "::1", "127.0.0.1", "data.alpaca.markets"
+  uint16_t port = 0;
+  std::string path_prefix;  // percent-encoded, no trailing '/'
+  std::string origin;       // "https://data.alpaca.markets" as written, for messages
+};
+
+bool IsLoopback(const boost::urls::url_view& url) {
+  switch (url.host_type()) {
+    case boost::urls::host_type::ipv4:
+      return (url.host_ipv4_address().to_uint() >> 24) == 127;
+    case boost::urls::host_type::ipv6:
+      return url.host_ipv6_address().is_loopback();
+    case boost::urls::host_type::name:
+      return absl::EqualsIgnoreCase(std::string(url.host_address()), "localhost");
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<BaseUrl> ParseBaseUrl(std::string_view text) {
+  const std::string quoted = absl::StrCat("alpaca: base URL \"", Escaped(text, 200), "\"");
+  auto parsed = boost::urls::parse_absolute_uri(text);
+  if (!parsed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(quoted, " is not an absolute URL such as https://data.alpaca.markets (",
+                     parsed.error().message(), "); it has no scheme or is malformed"));
+  }
+  const boost::urls::url_view url = *parsed;
+  BaseUrl base;
+  if (url.scheme_id() == boost::urls::scheme::https) {
+    base.scheme = "https";
+    base.port = 443;
+  } else if (url.scheme_id() == boost::urls::scheme::http) {
+    base.scheme = "http";
+    base.port = 80;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(quoted, ": scheme must be http or https"));
+  }
+  if (url.has_userinfo()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        quoted, " holds user information (user@host); credentials go in ALPACA_KEY/SECRET"));
+  }
+  if (url.has_query() || url.has_fragment()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(quoted, " must not have a query (?...) or fragment (#...)"));
+  }
+  if (url.host_type() == boost::urls::host_type::ipvfuture || url.encoded_host().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(quoted, " has no host"));
+  }
+  if (url.has_port() && !url.port().empty()) {
+    const std::string_view port = url.port();
+    unsigned n = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (ec != std::errc() || ptr != port.data() + port.size() || n == 0 || n > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(quoted, ": bad port \"", Escaped(port, 20), "\""));
+    }
+    base.port = static_cast<uint16_t>(n);
+  }
+  // The key headers go with every request: never in cleartext beyond this machine.
+  if (base.scheme == "http" && !IsLoopback(url)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(quoted,
+                     " would send the API key in cleartext; use https:// (plain http only to "
+                     "loopback: 127.0.0.0/8, [::1], localhost)"));
+  }
+  base.host = url.host_address();
+  base.path_prefix = url.encoded_path();
+  while (!base.path_prefix.empty() && base.path_prefix.back() == '/') base.path_prefix.pop_back();
+  base.origin = absl::StrCat(base.scheme, "://", std::string(url.encoded_host_and_port()));
+  return base;
+}
+
+// How a wait raced against the fetch's deadline ended.
+enum class Outcome { kDone, kExpired, kCancelled };
+
+template <class T>
+struct Timed {
+  Outcome outcome = Outcome::kCancelled;
+  std::optional<T> value;  // set when kDone
+};
+
+bool IsAborted(const boost::system::system_error& e) {
+  return e.code() == boost::asio::error::operation_aborted;
+}
+
+// `op` with cancellation (a thrown operation_aborted) as nullopt: when both sides of a race are
+// cancelled, two exceptions would reach the caller as one multiple_exceptions.
+template <class T>
+awaitable<std::optional<T>> Quietly(awaitable<T> op) {
+  try {
+    co_return co_await std::move(op);
+  } catch (const boost::system::system_error& e) {
+    if (!IsAborted(e)) throw;
+  }
+  co_return std::nullopt;
+}
+
+awaitable<bool> Quietly(awaitable<void> op) {
+  try {
+    co_await std::move(op);
+    co_return true;
+  } catch (const boost::system::system_error& e) {
+    if (!IsAborted(e)) throw;
+  }
+  co_return false;
+}
+
+// Runs `op` until `deadline`.
+template <class T>
+awaitable<Timed<T>> BeforeDeadline(TimeSource& time, Clock deadline, awaitable<T> op) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  auto result = co_await (Quietly(std::move(op)) || Quietly(time.SleepUntil(deadline)));
+  Timed<T> timed;
+  if (result.index() == 0) {
+    auto& value = std::get<0>(result);
+    if (value) {
+      timed.outcome = Outcome::kDone;
+      timed.value = std::move(value);
+    }
+  } else if (std::get<1>(result)) {
+    timed.outcome = Outcome::kExpired;
+  }
+  co_return timed;
+}
+
+awaitable<Outcome> BeforeDeadline(TimeSource& time, Clock deadline, awaitable<void> op) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  auto result = co_await (Quietly(std::move(op)) || Quietly(time.SleepUntil(deadline)));
+  if (result.index() == 0) co_return std::get<0>(result) ? Outcome::kDone : Outcome::kCancelled;
+  co_return std::get<1>(result) ? Outcome::kExpired : Outcome::kCancelled;
+}
+
+bool IsJsonMediaType(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  media = Trim(media);
+  return absl::EqualsIgnoreCase(AV(media), "application/json") ||
+         absl::EndsWithIgnoreCase(AV(media), "+json");
+}
+
+}  // namespace
+
+struct AlpacaClient::Impl {
+  std::shared_ptr<net::HttpTransport> transport;
+  TimeSource* time = nullptr;
+  std::shared_ptr<RateLimiter> limiter;
+  AlpacaOptions options;
+  BaseUrl base;
+  int max_symbols = 1;
+  std::mt19937_64 rng{std::random_device{}()};
+  // Requests of this client between send and response (they will each spend one request of
+  // the server's window).
+  int in_flight = 0;
+  // The X-RateLimit-Limit the limiter follows (0: none seen yet).
+  int64_t applied_limit = 0;
+
+  std::string Target(const std::vector<Symbol>& symbols, const TimeRange& range,
+                     Timeframe timeframe, std::string_view feed, std::string_view adjustment,
+                     std::string_view page_token) const {
+    std::string joined;
+    for (const Symbol& symbol : symbols) {
+      if (!joined.empty()) joined.push_back(',');
+      joined += symbol.value();
+    }
+    boost::urls::url url;
+    url.set_encoded_path(base.path_prefix + "/v2/stocks/bars");
+    auto params = url.encoded_params();
+    const auto add = [&params](std::string_view key, std::string_view value) {
+      params.append({key, boost::urls::encode(value, boost::urls::unreserved_chars)});
+    };
+    add("symbols", joined);
+    add("timeframe", timeframe.AlpacaName());
+    add("start", FormatRfc3339(range.start_ns()));
+    add("end", FormatRfc3339(range.end_ns()));
+    add("limit", std::to_string(options.page_limit));
+    add("adjustment", adjustment);
+    add("feed", feed);
+    if (!page_token.empty()) add("page_token", page_token);
+    return std::string(url.encoded_target());
+  }
+
+  // Masked, then escaped and cut: safe to print whatever the server put in `text`.
+  std::string Clean(std::string_view text) const {
+    return Escaped(MaskSecrets(text, options.secret, options.key_id), kMaxMessage);
+  }
+
+  absl::Status Fail(absl::StatusCode code, std::string_view message) const {
+    return absl::Status(code, Clean(message));
+  }
+
+  void Log(std::string_view line) const {
+    const std::string clean = Clean(line);
+    if (options.log) {
+      options.log(clean);
+    } else {
+      std::fprintf(stderr, "%s\n", clean.c_str());
+    }
+  }
+
+  // The server's explanation: its JSON "message", else the start of the body, escaped and cut.
+  // Masked before the cut (a cut through a secret would leave its prefix unmasked) and again
+  // after unescaping.
+  std::string ServerMessage(const net::HttpResponse& response) const {
+    const std::string text = MaskSecrets(response.body, options.secret, options.key_id);
+    if (auto message = JsonMessage(text)) {
+      return Escaped(MaskSecrets(*message, options.secret, options.key_id), 200);
+    }
+    return text.empty() ? "(empty body)" : Escaped(text, 200);
+  }
+
+  std::chrono::nanoseconds Backoff(int retry) {
+    const RetryPolicy& p = options.retry;
+    double b = static_cast<double>(p.initial_backoff.count()) * std::pow(p.multiplier, retry - 1);
+    b = std::min(b, static_cast<double>(p.max_backoff.count()));
+    const double u =
+        options.random ? options.random() : std::uniform_real_distribution<double>(0, 1)(rng);
+    const double factor = 1.0 - p.jitter + 2.0 * p.jitter * std::clamp(u, 0.0, 1.0);
+    return std::chrono::nanoseconds(static_cast<int64_t>(std::llround(b * factor)));
+  }
+
+  // Alpaca's X-RateLimit-* headers: the plan's real limit sets the limiter's rate, and a window
+  // the requests in flight will drain makes every request wait for its reset, not earn a 429.
+  void ObserveRateLimit(const net::HttpHeaders& headers, std::string_view what) {
+    if (!options.use_rate_limit_headers) return;
+    if (auto limit = HeaderInt(headers, "X-RateLimit-Limit");
+        limit && *limit > 0 && *limit != applied_limit) {
+      if (limiter->SetRate(*limit, std::chrono::minutes(1)).ok()) {
+        if (applied_limit != 0) {
+          Log(absl::StrCat("alpaca: server rate limit is now ", *limit, " requests/min"));
+        }
+        applied_limit = *limit;
+      }
+    }
+    const auto remaining = HeaderInt(headers, "X-RateLimit-Remaining");
+    const auto reset = HeaderInt(headers, "X-RateLimit-Reset");
+    if (!remaining || !reset || *remaining > in_flight) return;
+    const int64_t now_ns = time->UnixNanos();
+    if (*reset > (std::numeric_limits<int64_t>::max() - 1) / 1'000'000'000) return;
+    const std::chrono::nanoseconds wait(*reset * 1'000'000'000 - now_ns);
+    if (wait <= std::chrono::nanoseconds::zero()) return;
+    const auto capped = std::min<std::chrono::nanoseconds>(wait, options.retry.max_retry_after);
+    limiter->NotifyRetryAfter(capped);
+    Log(absl::StrCat("alpaca: ", AV(what), ": rate-limit window drained (", *remaining,
+                     " left); waiting ", Seconds(capped), " for its reset"));
+  }
+};
+
+namespace {
+
+using Impl = AlpacaClient::Impl;
+
+// Counts a request in flight for as long as it is.
+class InFlight {
+ public:
+  explicit InFlight(int& n) : n_(n) { ++n_; }
+  ~InFlight() { --n_; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  int& n_;
+};
+
+// One page with the retry policy applied, all before `deadline`.
+awaitable<absl::StatusOr<net::HttpResponse>> GetPage(std::shared_ptr<Impl> impl,
+                                                     net::HttpRequest request, std::string page,
+                                                     Clock deadline) {
+  const RetryPolicy& policy = impl->options.retry;
+  TimeSource& time = *impl->time;
+  const std::string what = absl::StrCat("GET ", impl->base.origin, request.target, " (", page, ")");
+  // Why a wait did not complete: the deadline, or the caller cancelled the fetch.
+  const auto interrupted = [&](Outcome outcome) {
+    if (outcome == Outcome::kCancelled) {
+      return absl::CancelledError(absl::StrCat("alpaca: ", what, ": cancelled"));
+    }
+    return impl->Fail(absl::StatusCode::kDeadlineExceeded,
+                      absl::StrCat("alpaca: ", what, ": the fetch ran out of time (fetch_timeout ",
+                                   Seconds(impl->options.fetch_timeout), ")"));
+  };
+  int retries = 0;
+  int retry_after_waits = 0;
+  for (;;) {
+    auto acquired = co_await BeforeDeadline(time, deadline, impl->limiter->Acquire(1));
+    if (acquired.outcome != Outcome::kDone) co_return interrupted(acquired.outcome);
+    if (!acquired.value->ok()) {
+      co_return impl->Fail(acquired.value->code(),
+                           absl::StrCat("alpaca: ", what, ": ", acquired.value->message()));
+    }
+    Timed<absl::StatusOr<net::HttpResponse>> sent;
+    {
+      InFlight counting(impl->in_flight);
+      sent = co_await BeforeDeadline(time, deadline, impl->transport->Send(request));
+    }
+    if (sent.outcome != Outcome::kDone) co_return interrupted(sent.outcome);
+    absl::StatusOr<net::HttpResponse>& response = *sent.value;
+    std::string failure;
+    std::optional<std::chrono::nanoseconds> retry_after;
+    if (!response.ok()) {
+      if (!IsTransientTransportError(response.status())) {
+        co_return impl->Fail(response.status().code(),
+                             absl::StrCat("alpaca: ", what, ": ", response.status().message()));
+      }
+      failure = std::string(response.status().message());
+    } else {
+      impl->ObserveRateLimit(response->headers, what);
+      if (response->status >= 200 && response->status < 300) {
+        const auto type = response->headers.Get("Content-Type");
+        if (type && !IsJsonMediaType(*type)) {
+          co_return impl->Fail(
+              absl::StatusCode::kFailedPrecondition,
+              absl::StrCat("alpaca: ", what, ": HTTP ", response->status, " with Content-Type \"",
+                           Escaped(*type, 100), "\", not application/json; body starts: ",
+                           Escaped(response->body, 120)));
+        }
+        co_return std::move(response);
+      }
+      if (IsRetryableStatus(response->status)) {
+        failure = absl::StrCat("HTTP ", response->status, ": ", impl->ServerMessage(*response));
+        if (auto header = response->headers.Get("Retry-After")) {
+          retry_after = ParseRetryAfter(*header, time.UnixNanos());
+          if (!retry_after) {
+            impl->Log(absl::StrCat("alpaca: ", what, ": ignoring malformed Retry-After \"",
+                                   Escaped(*header, 40), "\""));
+          }
+        }
+      } else {
+        // Other statuses cannot succeed on a retry: fail at once.
+        const std::string message = absl::StrCat("alpaca: ", what, " -> HTTP ", response->status,
+                                                 ": ", impl->ServerMessage(*response));
+        absl::StatusCode code = absl::StatusCode::kUnknown;
+        switch (response->status) {
+          case 401:
+            code = absl::StatusCode::kUnauthenticated;
+            break;
+          case 403:
+            code = absl::StatusCode::kPermissionDenied;
+            break;
+          case 404:
+            code = absl::StatusCode::kNotFound;
+            break;
+          case 400:
+          case 422:
+            code = absl::StatusCode::kInvalidArgument;
+            break;
+          default:
+            if (response->status >= 400 && response->status < 500) {
+              code = absl::StatusCode::kFailedPrecondition;
+            }
+        }
+        co_return impl->Fail(code, message);
+      }
+    }
+
+    if (retry_after) {
+      if (*retry_after > policy.max_retry_after) {
+        co_return impl->Fail(
+            absl::StatusCode::kResourceExhausted,
+            absl::StrCat("alpaca: ", what, ": server asked to retry after ", Seconds(*retry_after),
+                         ", more than the limit ", Seconds(policy.max_retry_after)));
+      }
+      if (++retry_after_waits > policy.max_retry_after_waits) {
+        co_return impl->Fail(
+            absl::StatusCode::kResourceExhausted,
+            absl::StrCat("alpaca: ", what, ": still throttled after ", policy.max_retry_after_waits,
+                         " Retry-After waits; last: ", failure));
+      }
+      // Honoured through the shared limiter: every request of this provider waits, not only
+      // this one. Not counted as a retry.
+      impl->limiter->NotifyRetryAfter(*retry_after);
+      impl->Log(
+          absl::StrCat("alpaca: ", what, ": ", failure, "; Retry-After ", Seconds(*retry_after)));
+      continue;
+    }
+    if (retries >= policy.max_retries) {
+      co_return impl->Fail(absl::StatusCode::kUnavailable,
+                           absl::StrCat("alpaca: ", what, ": giving up after ", retries,
+                                        " retries; last error: ", failure));
+    }
+    ++retries;
+    const auto wait = impl->Backoff(retries);
+    impl->Log(absl::StrCat("alpaca: ", what, ": ", failure, "; retry ", retries, "/",
+                           policy.max_retries, " in ", Seconds(wait)));
+    const Outcome slept = co_await BeforeDeadline(time, deadline, time.SleepFor(wait));
+    if (slept != Outcome::kDone) co_return interrupted(slept);
+  }
+}
+
+awaitable<absl::Status> FetchPages(std::shared_ptr<Impl> impl, FetchRequest request,
+                                   PageSink sink) {
+  if (absl::Status s = ValidateFetchRequest(request, impl->max_symbols, "alpaca"); !s.ok()) {
+    co_return s;
+  }
+  const std::string feed = request.feed.empty() ? impl->options.feed : request.feed;
+  if (feed != "iex" && feed != "sip") {
+    co_return absl::InvalidArgumentError(
+        absl::StrCat("alpaca: feed must be \"iex\" or \"sip\", got \"", Escaped(feed, 20), "\""));
+  }
+  TimeSource& time = *impl->time;
+  Clock deadline = time.Now() + impl->options.fetch_timeout;
+  // Alpaca sorts pages by symbol; so do we, and `done` splits the symbols whose bars stopped.
+  std::vector<Symbol> symbols = std::move(request.symbols);
+  std::sort(symbols.begin(), symbols.end());
+  // Per symbol: the latest timestamp any earlier page held (pages must move forward).
+  std::vector<int64_t> last_ts(symbols.size(), std::numeric_limits<int64_t>::min());
+  size_t done = 0;  // symbols[0, done) are complete
+  std::string token;
+  std::set<std::string> seen_tokens;
+  for (int index = 0;; ++index) {
+    const std::string page =
+        token.empty() ? absl::StrCat("page ", index)
+                      : absl::StrCat("page ", index, " (page_token=", Escaped(token, 64), ")");
+    net::HttpRequest http;
+    http.method = "GET";
+    http.scheme = impl->base.scheme;
+    http.host = impl->base.host;
+    http.port = impl->base.port;
+    http.target =
+        impl->Target(symbols, request.range, request.timeframe, feed, request.adjustment, token);
+    http.headers.Add("APCA-API-KEY-ID", impl->options.key_id);
+    http.headers.Add("APCA-API-SECRET-KEY", impl->options.secret);
+    http.headers.Add("Accept", "application/json");
+    const std::string what = absl::StrCat("GET ", impl->base.origin, http.target, " (", page, ")");
+    auto response = co_await GetPage(impl, std::move(http), page, deadline);
+    if (!response.ok()) co_return response.status();
+    auto parsed = ParseBarsPage(&response->body, "body");
+    if (!parsed.ok()) {
+      const auto type = response->headers.Get("Content-Type");
+      co_return impl->Fail(
+          absl::StatusCode::kDataLoss,
+          absl::StrCat("alpaca: ", what, ": malformed HTTP ", response->status, " body (",
+                       type ? Escaped(*type, 100) : "no Content-Type", ", ", response->body.size(),
+                       " bytes): ", parsed.status().message(),
+                       "; body starts: ", Escaped(response->body, 120)));
+    }
+
+    // Sorted by symbol as Alpaca promises; a stable sort keeps each symbol's bars as sent.
+    std::stable_sort(parsed->bars.begin(), parsed->bars.end(),
+                     [](const Bar& a, const Bar& b) { return a.symbol < b.symbol; });
+    FetchPage out;
+    out.feed = feed;
+    out.adjustment = request.adjustment;
+    out.index = index;
+    out.bars.reserve(parsed->bars.size());
+    size_t highest = done;                          // the last symbol this page holds bars of
+    std::vector<std::pair<size_t, int64_t>> moved;  // (symbol, latest ts) of this page
+    for (Bar& bar : parsed->bars) {
+      const auto it = std::lower_bound(symbols.begin(), symbols.end(), bar.symbol);
+      // A bar for a symbol not asked for means the response does not answer this request (a
+      // mixed-up cache or proxy); dropping it would hide that, so the fetch fails.
+      if (it == symbols.end() || *it != bar.symbol) {
+        co_return impl->Fail(absl::StatusCode::kDataLoss,
+                             absl::StrCat("alpaca: ", what, ": bar for ", bar.symbol.value(),
+                                          ", a symbol not requested"));
+      }
+      const size_t i = static_cast<size_t>(it - symbols.begin());
+      if (i < done) {
+        co_return impl->Fail(
+            absl::StatusCode::kDataLoss,
+            absl::StrCat("alpaca: ", what, ": bars for ", bar.symbol.value(),
+                         " after a page that held later symbols (pages must be sorted by symbol)"));
+      }
+      if (bar.ts_ns <= last_ts[i]) {
+        co_return impl->Fail(
+            absl::StatusCode::kDataLoss,
+            absl::StrCat("alpaca: ", what, ": ", bar.symbol.value(), " bar at ",
+                         FormatRfc3339(bar.ts_ns), " is not after the previous page's last bar at ",
+                         FormatRfc3339(last_ts[i]), " (pages must move forward)"));
+      }
+      if (moved.empty() || moved.back().first != i) moved.emplace_back(i, bar.ts_ns);
+      moved.back().second = std::max(moved.back().second, bar.ts_ns);
+      highest = i;
+      // Alpaca's `end` is inclusive: a bar stamped exactly `end` (or anything outside the range
+      // a server sends) is not ours to deliver.
+      if (request.range.Contains(bar.ts_ns)) out.bars.push_back(std::move(bar));
+    }
+    for (const auto& [i, ts] : moved) last_ts[i] = ts;
+    const bool last_page = !parsed->next_page_token.has_value();
+    if (!last_page && parsed->bars.empty()) {
+      co_return impl->Fail(absl::StatusCode::kDataLoss,
+                           absl::StrCat("alpaca: ", what,
+                                        ": empty page with a next_page_token (pages must move "
+                                        "forward)"));
+    }
+    if (!last_page && !seen_tokens.insert(*parsed->next_page_token).second) {
+      co_return impl->Fail(
+          absl::StatusCode::kDataLoss,
+          absl::StrCat("alpaca: ", what, ": server repeated next_page_token \"",
+                       Escaped(*parsed->next_page_token, 64), "\" (pagination loop)"));
+    }
+    // The bars of every symbol before the page's last one have stopped.
+    const size_t complete_to = last_page ? symbols.size() : highest;
+    for (; done < complete_to; ++done) out.completed.push_back(symbols[done]);
+
+    // The sink's time is the caller's, not the fetch's: the deadline moves by it.
+    const Clock sink_start = time.Now();
+    absl::Status delivered = co_await sink(std::move(out));
+    deadline += time.Now() - sink_start;
+    if (!delivered.ok() || last_page) co_return delivered;
+    auto state = co_await boost::asio::this_coro::cancellation_state;
+    if (state.cancelled() != boost::asio::cancellation_type::none) {
+      co_return absl::CancelledError(absl::StrCat("alpaca: fetch cancelled after ", page));
+    }
+    token = *std::move(parsed->next_page_token);
+  }
+}
+
+awaitable<absl::Status> RunFetch(std::shared_ptr<Impl> impl, FetchRequest request, PageSink sink) {
+  // Asio reports cancellation of a wait by throwing; the Provider contract is a status.
+  bool cancelled = false;
+  absl::Status status;
+  try {
+    status = co_await FetchPages(std::move(impl), std::move(request), std::move(sink));
+  } catch (const boost::system::system_error& e) {
+    if (!IsAborted(e)) throw;
+    cancelled = true;
+  }
+  if (cancelled) co_return absl::CancelledError("alpaca: fetch cancelled");
+  co_return status;
 }
 
 }  // namespace
@@ -93,9 +644,10 @@ absl::Status ValidateOptions(const AlpacaOptions& o) {
     return absl::InvalidArgumentError(
         "alpaca: API key id and secret are required (ALPACA_KEY, ALPACA_SECRET)");
   }
+  if (auto base = ParseBaseUrl(o.base_url); !base.ok()) return base.status();
   if (o.feed != "iex" && o.feed != "sip") {
     return absl::InvalidArgumentError(
-        absl::StrCat("alpaca: feed must be \"iex\" or \"sip\", got \"", o.feed, "\""));
+        absl::StrCat("alpaca: feed must be \"iex\" or \"sip\", got \"", Escaped(o.feed, 20), "\""));
   }
   if (o.page_limit < 1 || o.page_limit > 10000) {
     return absl::InvalidArgumentError(
@@ -106,6 +658,9 @@ absl::Status ValidateOptions(const AlpacaOptions& o) {
         absl::StrCat("alpaca: max symbols per request must be >= 1 (0: derived), got ",
                      o.max_symbols_per_request));
   }
+  if (o.fetch_timeout <= std::chrono::nanoseconds::zero()) {
+    return absl::InvalidArgumentError("alpaca: fetch timeout must be positive");
+  }
   if (o.retry.max_retries < 0 || o.retry.initial_backoff.count() < 0 ||
       o.retry.max_backoff < o.retry.initial_backoff || o.retry.multiplier < 1 ||
       o.retry.jitter < 0 || o.retry.jitter >= 1) {
@@ -114,315 +669,56 @@ absl::Status ValidateOptions(const AlpacaOptions& o) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<AlpacaClient>> AlpacaClient::Create(net::HttpTransport& transport,
-                                                                   TimeSource& time,
-                                                                   RateLimiter& limiter,
-                                                                   AlpacaOptions options) {
+absl::StatusOr<std::unique_ptr<AlpacaClient>> AlpacaClient::Create(
+    std::shared_ptr<net::HttpTransport> transport, TimeSource& time,
+    std::shared_ptr<RateLimiter> limiter, AlpacaOptions options) {
   if (auto s = ValidateOptions(options); !s.ok()) {
-    return absl::Status(s.code(), MaskSecrets(std::string(s.message()), options.secret, ""));
+    return absl::Status(s.code(),
+                        MaskSecrets(std::string(s.message()), options.secret, options.key_id));
   }
-  std::unique_ptr<AlpacaClient> client(
-      new AlpacaClient(transport, time, limiter, std::move(options)));
-  // Base URL: scheme://host[:port][/prefix]
-  const std::string url = client->options_.base_url;
-  const size_t sep = url.find("://");
-  if (sep == std::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("alpaca: base URL \"", url, "\" has no scheme (http:// or https://)"));
-  }
-  client->scheme_ = std::string(url.substr(0, sep));
-  if (client->scheme_ != "http" && client->scheme_ != "https") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("alpaca: base URL \"", url, "\": scheme must be http or https"));
-  }
-  std::string_view rest = std::string_view(url).substr(sep + 3);
-  const size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  client->path_prefix_ = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
-  while (!client->path_prefix_.empty() && client->path_prefix_.back() == '/') {
-    client->path_prefix_.pop_back();
-  }
-  const size_t colon = authority.rfind(':');
-  client->port_ = client->scheme_ == "https" ? 443 : 80;
-  if (colon != std::string_view::npos) {
-    std::string_view port_text = authority.substr(colon + 1);
-    unsigned port = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("alpaca: base URL \"", url, "\": bad port \"",
-                                                     std::string(port_text), "\""));
-    }
-    client->port_ = static_cast<uint16_t>(port);
-    authority = authority.substr(0, colon);
-  }
-  if (authority.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("alpaca: base URL \"", url, "\" has no host"));
-  }
-  client->host_ = std::string(authority);
-  client->max_symbols_ = client->options_.max_symbols_per_request;
-  if (client->max_symbols_ == 0) {
+  auto impl = std::make_shared<Impl>();
+  impl->transport = std::move(transport);
+  impl->time = &time;
+  impl->limiter = std::move(limiter);
+  impl->base = *ParseBaseUrl(options.base_url);
+  impl->options = std::move(options);
+  impl->max_symbols = impl->options.max_symbols_per_request;
+  if (impl->max_symbols == 0) {
     // The longest target without symbols: timestamps with nanoseconds, the longest adjustment.
     const TimeRange widest = *TimeRange::Create(-1, 1'000'000'000LL * 86'400 * 365 * 100 + 1);
     const size_t fixed =
-        client->PageTarget({}, widest, Timeframe::kFourHours, "iex", "dividend", "").size() +
+        impl->Target({}, widest, Timeframe::kFourHours, "iex", "dividend", "").size() +
         kPageTokenReserve + sizeof "&page_token=";
     // Each symbol costs its letters and a percent-encoded comma.
     const size_t per_symbol = Symbol::kMaxLength + 3;
     const size_t fit = fixed < kMaxTargetLength ? (kMaxTargetLength - fixed) / per_symbol : 0;
-    client->max_symbols_ = static_cast<int>(
-        std::clamp<size_t>(fit, 1, static_cast<size_t>(client->options_.page_limit)));
+    impl->max_symbols =
+        static_cast<int>(std::clamp<size_t>(fit, 1, static_cast<size_t>(impl->options.page_limit)));
   }
-  return client;
+  return std::unique_ptr<AlpacaClient>(new AlpacaClient(std::move(impl)));
 }
 
-AlpacaClient::AlpacaClient(net::HttpTransport& transport, TimeSource& time, RateLimiter& limiter,
-                           AlpacaOptions options)
-    : transport_(transport),
-      time_(time),
-      limiter_(limiter),
-      options_(std::move(options)),
-      rng_(std::random_device{}()) {}
+absl::StatusOr<std::unique_ptr<AlpacaClient>> AlpacaClient::Create(net::HttpTransport& transport,
+                                                                   TimeSource& time,
+                                                                   RateLimiter& limiter,
+                                                                   AlpacaOptions options) {
+  // Non-owning handles: the caller keeps both alive.
+  return Create(std::shared_ptr<net::HttpTransport>(&transport, [](net::HttpTransport*) {}), time,
+                std::shared_ptr<RateLimiter>(&limiter, [](RateLimiter*) {}), std::move(options));
+}
+
+int AlpacaClient::max_symbols_per_request() const { return impl_->max_symbols; }
+
+awaitable<absl::Status> AlpacaClient::Fetch(FetchRequest request, PageSink sink) {
+  // Not a coroutine itself: the fetch's frame holds `impl_`, not `this`.
+  return RunFetch(impl_, std::move(request), std::move(sink));
+}
 
 std::string AlpacaClient::PageTarget(const std::vector<Symbol>& symbols, const TimeRange& range,
                                      Timeframe timeframe, std::string_view feed,
                                      std::string_view adjustment,
                                      std::string_view page_token) const {
-  std::string joined;
-  for (const Symbol& symbol : symbols) {
-    if (!joined.empty()) joined.push_back(',');
-    joined += symbol.value();
-  }
-  std::string target = absl::StrCat(
-      path_prefix_, "/v2/stocks/bars?symbols=", PercentEncode(joined),
-      "&timeframe=", timeframe.AlpacaName(),
-      "&start=", PercentEncode(FormatRfc3339(range.start_ns())),
-      "&end=", PercentEncode(FormatRfc3339(range.end_ns())), "&limit=", options_.page_limit,
-      "&adjustment=", PercentEncode(adjustment), "&feed=", PercentEncode(feed));
-  if (!page_token.empty()) absl::StrAppend(&target, "&page_token=", PercentEncode(page_token));
-  return target;
-}
-
-void AlpacaClient::Log(std::string_view line) const {
-  const std::string masked = MaskSecrets(line, options_.secret, options_.key_id);
-  if (options_.log) {
-    options_.log(masked);
-  } else {
-    std::fprintf(stderr, "%s\n", masked.c_str());
-  }
-}
-
-// The server's explanation: its JSON "message", else the start of the body. Masked before the
-// cut (a cut through a secret would leave its prefix unmasked) and again after unescaping.
-std::string AlpacaClient::ServerMessage(const net::HttpResponse& response) const {
-  std::string text = MaskSecrets(response.body, options_.secret, options_.key_id);
-  if (auto message = JsonMessage(text)) {
-    return MaskSecrets(*message, options_.secret, options_.key_id);
-  }
-  text = text.substr(0, 200);
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  return text.empty() ? "(empty body)" : text;
-}
-
-absl::Status AlpacaClient::Masked(absl::Status status) const {
-  if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      MaskSecrets(std::string(status.message()), options_.secret, options_.key_id));
-}
-
-std::chrono::nanoseconds AlpacaClient::Backoff(int retry) {
-  const RetryPolicy& p = options_.retry;
-  double base = static_cast<double>(p.initial_backoff.count()) * std::pow(p.multiplier, retry - 1);
-  base = std::min(base, static_cast<double>(p.max_backoff.count()));
-  const double u =
-      options_.random ? options_.random() : std::uniform_real_distribution<double>(0, 1)(rng_);
-  const double factor = 1.0 - p.jitter + 2.0 * p.jitter * std::clamp(u, 0.0, 1.0);
-  return std::chrono::nanoseconds(static_cast<int64_t>(std::llround(base * factor)));
-}
-
-boost::asio::awaitable<absl::StatusOr<net::HttpResponse>> AlpacaClient::GetWithRetries(
-    net::HttpRequest request, std::string_view page) {
-  const RetryPolicy& policy = options_.retry;
-  int retries = 0;
-  int retry_after_waits = 0;
-  const std::string what = absl::StrCat("GET ", request.Url(), " (", std::string(page), ")");
-  for (;;) {
-    if (absl::Status s = co_await limiter_.Acquire(1); !s.ok()) co_return Masked(s);
-    absl::StatusOr<net::HttpResponse> response = co_await transport_.Send(request);
-    std::string failure;
-    std::optional<std::chrono::nanoseconds> retry_after;
-    if (!response.ok()) {
-      if (!IsRetryableTransportError(response.status())) co_return Masked(response.status());
-      failure = std::string(response.status().message());
-    } else if (response->status >= 200 && response->status < 300) {
-      co_return response;
-    } else if (IsRetryableStatus(response->status)) {
-      failure = absl::StrCat("HTTP ", response->status, ": ", ServerMessage(*response));
-      if (auto header = response->headers.Get("Retry-After")) {
-        retry_after = ParseRetryAfter(*header, time_.UnixNanos());
-        if (!retry_after) {
-          Log(absl::StrCat("alpaca: ", what, ": ignoring malformed Retry-After \"",
-                           MaskSecrets(*header, options_.secret, options_.key_id).substr(0, 40),
-                           "\""));
-        }
-      }
-    } else {
-      const std::string message = absl::StrCat("alpaca: ", what, " -> HTTP ", response->status,
-                                               ": ", ServerMessage(*response));
-      switch (response->status) {
-        case 401:
-          co_return Masked(absl::UnauthenticatedError(message));
-        case 403:
-          co_return Masked(absl::PermissionDeniedError(message));
-        case 404:
-          co_return Masked(absl::NotFoundError(message));
-        case 422:
-        case 400:
-          co_return Masked(absl::InvalidArgumentError(message));
-        default:
-          co_return Masked(absl::UnknownError(message));
-      }
-    }
-
-    if (retry_after) {
-      if (*retry_after > policy.max_retry_after) {
-        co_return Masked(absl::ResourceExhaustedError(
-            absl::StrCat("alpaca: ", what, ": server asked to retry after ", Seconds(*retry_after),
-                         ", more than the limit ", Seconds(policy.max_retry_after))));
-      }
-      if (++retry_after_waits > policy.max_retry_after_waits) {
-        co_return Masked(absl::ResourceExhaustedError(
-            absl::StrCat("alpaca: ", what, ": still throttled after ", policy.max_retry_after_waits,
-                         " Retry-After waits; last: ", failure)));
-      }
-      // Honoured through the shared limiter: every request of this provider waits, not only
-      // this one. Not counted as a retry.
-      limiter_.NotifyRetryAfter(*retry_after);
-      Log(absl::StrCat("alpaca: ", what, ": ", failure, "; Retry-After ", Seconds(*retry_after)));
-      continue;
-    }
-    if (retries >= policy.max_retries) {
-      co_return Masked(absl::UnavailableError(absl::StrCat(
-          "alpaca: ", what, ": giving up after ", retries, " retries; last error: ", failure)));
-    }
-    ++retries;
-    const auto wait = Backoff(retries);
-    Log(absl::StrCat("alpaca: ", what, ": ", failure, "; retry ", retries, "/", policy.max_retries,
-                     " in ", Seconds(wait)));
-    bool cancelled = false;
-    try {
-      co_await time_.SleepFor(wait);
-    } catch (const boost::system::system_error& e) {
-      if (e.code() != boost::asio::error::operation_aborted) throw;
-      cancelled = true;
-    }
-    if (cancelled) {
-      co_return absl::CancelledError(absl::StrCat("alpaca: ", what, ": cancelled during backoff"));
-    }
-  }
-}
-
-boost::asio::awaitable<absl::Status> AlpacaClient::Fetch(FetchRequest request, PageSink sink) {
-  if (absl::Status s = ValidateFetchRequest(request, max_symbols_, "alpaca"); !s.ok()) co_return s;
-  const std::string feed = request.feed.empty() ? options_.feed : request.feed;
-  if (feed != "iex" && feed != "sip") {
-    co_return absl::InvalidArgumentError(
-        absl::StrCat("alpaca: feed must be \"iex\" or \"sip\", got \"", Escaped(feed, 20), "\""));
-  }
-  // Alpaca sorts pages by symbol; so do we, and `done` splits the symbols whose bars stopped.
-  std::vector<Symbol> symbols = std::move(request.symbols);
-  std::sort(symbols.begin(), symbols.end());
-  // Per symbol: the latest timestamp any earlier page held (pages must move forward).
-  std::vector<int64_t> last_ts(symbols.size(), std::numeric_limits<int64_t>::min());
-  size_t done = 0;  // symbols[0, done) are complete
-  std::string token;
-  std::set<std::string> seen_tokens;
-  for (int index = 0;; ++index) {
-    const std::string page =
-        token.empty() ? absl::StrCat("page ", index)
-                      : absl::StrCat("page ", index, " (page_token=", Escaped(token, 64), ")");
-    net::HttpRequest http;
-    http.method = "GET";
-    http.scheme = scheme_;
-    http.host = host_;
-    http.port = port_;
-    http.target =
-        PageTarget(symbols, request.range, request.timeframe, feed, request.adjustment, token);
-    http.headers.Add("APCA-API-KEY-ID", options_.key_id);
-    http.headers.Add("APCA-API-SECRET-KEY", options_.secret);
-    http.headers.Add("Accept", "application/json");
-    auto response = co_await GetWithRetries(std::move(http), page);
-    if (!response.ok()) co_return response.status();
-    auto parsed = ParseBarsPage(&response->body, page);
-    if (!parsed.ok()) co_return Masked(parsed.status());
-
-    // Sorted by symbol as Alpaca promises; a stable sort keeps each symbol's bars as sent.
-    std::stable_sort(parsed->bars.begin(), parsed->bars.end(),
-                     [](const Bar& a, const Bar& b) { return a.symbol < b.symbol; });
-    FetchPage out;
-    out.feed = feed;
-    out.adjustment = request.adjustment;
-    out.index = index;
-    out.bars.reserve(parsed->bars.size());
-    size_t highest = done;  // one past the last symbol this page holds bars of
-    std::vector<std::pair<size_t, int64_t>> moved;  // (symbol, latest ts) of this page
-    for (Bar& bar : parsed->bars) {
-      const auto it = std::lower_bound(symbols.begin(), symbols.end(), bar.symbol);
-      // A bar for a symbol not asked for means the response does not answer this request (a
-      // mixed-up cache or proxy); dropping it would hide that, so the fetch fails.
-      if (it == symbols.end() || *it != bar.symbol) {
-        co_return Masked(absl::DataLossError(absl::StrCat("alpaca: ", page, ": bar for ",
-                                                          Escaped(bar.symbol.value(), 16),
-                                                          ", a symbol not requested")));
-      }
-      const size_t i = static_cast<size_t>(it - symbols.begin());
-      if (i < done) {
-        co_return Masked(absl::DataLossError(absl::StrCat(
-            "alpaca: ", page, ": bars for ", bar.symbol.value(),
-            " after a page that held later symbols (pages must be sorted by symbol)")));
-      }
-      if (bar.ts_ns <= last_ts[i]) {
-        co_return Masked(absl::DataLossError(
-            absl::StrCat("alpaca: ", page, ": ", bar.symbol.value(), " bar at ",
-                         FormatRfc3339(bar.ts_ns), " is not after the previous page's last bar at ",
-                         FormatRfc3339(last_ts[i]), " (pages must move forward)")));
-      }
-      if (moved.empty() || moved.back().first != i) moved.emplace_back(i, bar.ts_ns);
-      moved.back().second = std::max(moved.back().second, bar.ts_ns);
-      highest = i;
-      // Alpaca's `end` is inclusive: a bar stamped exactly `end` (or anything outside the range
-      // a server sends) is not ours to deliver.
-      if (request.range.Contains(bar.ts_ns)) out.bars.push_back(std::move(bar));
-    }
-    for (const auto& [i, ts] : moved) last_ts[i] = ts;
-    const bool last_page = !parsed->next_page_token.has_value();
-    if (!last_page && parsed->bars.empty()) {
-      co_return Masked(absl::DataLossError(absl::StrCat(
-          "alpaca: ", page, ": empty page with a next_page_token (pages must move forward)")));
-    }
-    // The bars of every symbol before the page's last one have stopped.
-    const size_t complete_to = last_page ? symbols.size() : highest;
-    for (; done < complete_to; ++done) out.completed.push_back(symbols[done]);
-
-    absl::Status delivered;
-    try {
-      delivered = co_await sink(std::move(out));
-    } catch (const boost::system::system_error& e) {
-      if (e.code() != boost::asio::error::operation_aborted) throw;
-      co_return absl::CancelledError(absl::StrCat("alpaca: fetch cancelled after ", page));
-    }
-    if (!delivered.ok() || last_page) co_return delivered;
-    auto state = co_await boost::asio::this_coro::cancellation_state;
-    if (state.cancelled() != boost::asio::cancellation_type::none) {
-      co_return absl::CancelledError(absl::StrCat("alpaca: fetch cancelled after ", page));
-    }
-    if (!seen_tokens.insert(*parsed->next_page_token).second) {
-      co_return Masked(absl::DataLossError(
-          absl::StrCat("alpaca: ", page, ": server repeated next_page_token \"",
-                       Escaped(*parsed->next_page_token, 64), "\" (pagination loop)")));
-    }
-    token = *std::move(parsed->next_page_token);
-  }
+  return impl_->Target(symbols, range, timeframe, feed, adjustment, page_token);
 }
 
 }  // namespace marketpipe::alpaca

@@ -292,16 +292,21 @@ TEST_F(AlpacaClientTest, SecretNeverAppearsInErrorsOrLogs) {
   }
 }
 
-TEST_F(AlpacaClientTest, MalformedPageIsAnErrorNamingTheSymbolAndPage) {
+TEST_F(AlpacaClientTest, MalformedPageIsDataLossNamingUrlPageFieldAndBody) {
   mock_.Expect(RequestMatcher()).RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, "t2"));
   mock_.Expect(RequestMatcher())
       .RespondStatus(200, R"({"bars":{"AAPL":[{"t":"2024-01-02T14:31:00Z"}]}})");
   auto client = Client();
   auto bars = Fetch(*client);
   ASSERT_FALSE(bars.ok());
-  EXPECT_NE(bars.status().message().find("page 1 (page_token=t2): bars[\"AAPL\"][0].o: missing"),
-            std::string::npos)
-      << bars.status();
+  EXPECT_TRUE(absl::IsDataLoss(bars.status())) << bars.status();
+  const std::string message(bars.status().message());
+  for (const char* part :
+       {"GET http://127.0.0.1:8080/v2/stocks/bars?symbols=AAPL&", "(page 1 (page_token=t2))",
+        "malformed HTTP 200 body (no Content-Type, 48 bytes)", "bars[\"AAPL\"][0].o: missing",
+        "body starts: {\"bars\""}) {
+    EXPECT_NE(message.find(part), std::string::npos) << part << " in " << message;
+  }
 }
 
 TEST_F(AlpacaClientTest, RepeatedPageTokenIsDetectedNotLoopedForever) {
@@ -552,7 +557,7 @@ TEST_F(AlpacaFetchTest, BackwardPageIsDataLossNamingThePage) {
   auto client = Client();
   const Collected c = Run(*client, Request({"AAPL"}));
   EXPECT_TRUE(absl::IsDataLoss(c.status)) << c.status;
-  EXPECT_NE(c.status.message().find("page 1 (page_token=t1): AAPL bar at 2024-01-02T14:31:00Z is "
+  EXPECT_NE(c.status.message().find("(page 1 (page_token=t1)): AAPL bar at 2024-01-02T14:31:00Z is "
                                     "not after the previous page's last bar"),
             std::string::npos)
       << c.status;
@@ -564,7 +569,8 @@ TEST_F(AlpacaFetchTest, EmptyPageWithANextTokenIsDataLoss) {
   auto client = Client();
   const Collected c = Run(*client, Request({"AAPL"}));
   EXPECT_TRUE(absl::IsDataLoss(c.status)) << c.status;
-  EXPECT_NE(c.status.message().find("page 0: empty page with a next_page_token"), std::string::npos)
+  EXPECT_NE(c.status.message().find("(page 0): empty page with a next_page_token"),
+            std::string::npos)
       << c.status;
 }
 

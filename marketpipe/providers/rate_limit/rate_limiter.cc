@@ -272,6 +272,26 @@ void RateLimiter::NotifyRetryAfter(Duration d) {
   if (deadline > not_before_) not_before_ = deadline;
 }
 
+absl::Status RateLimiter::SetRate(int64_t refill_tokens, Duration refill_period) {
+  if (refill_tokens <= 0 || refill_period <= Duration::zero()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rate limiter refill must be positive: ", refill_tokens, " per ",
+                     refill_period.count(), "ns"));
+  }
+  const auto now = time_.Now();
+  // The deficit (how far from full) in tokens, carried over into the new units from a new origin.
+  const __int128 ahead = tat_ - UnitsAt(now);
+  const int64_t g = Gcd(refill_tokens, refill_period.count());
+  const int64_t new_units_per_token = refill_period.count() / g;
+  const __int128 carried =
+      ahead > 0 ? (ahead * new_units_per_token + units_per_token_ - 1) / units_per_token_ : 0;
+  refill_units_ = refill_tokens / g;
+  units_per_token_ = new_units_per_token;
+  origin_ = now;
+  tat_ = carried;
+  return absl::OkStatus();
+}
+
 int64_t RateLimiter::available() {
   const auto now = time_.Now();
   if (now < not_before_) return 0;

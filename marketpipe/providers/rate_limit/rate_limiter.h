@@ -100,6 +100,12 @@ class RateLimiter {
   //   limiter.NotifyRetryAfter(std::chrono::seconds(retry_after));
   void NotifyRetryAfter(Duration d);
 
+  // Changes the refill rate to `refill_tokens` per `refill_period` from now on (e.g. the plan's
+  // real limit from X-RateLimit-Limit), keeping what the bucket holds now (rounded down to the
+  // new unit). Waiters already sleeping re-check when they wake. InvalidArgument unless both
+  // are positive.
+  absl::Status SetRate(int64_t refill_tokens, Duration refill_period);
+
   // Whole tokens that could be taken now (0 before a Retry-After deadline).
   int64_t available();
   // Acquire calls currently queued.
@@ -124,9 +130,9 @@ class RateLimiter {
 
   TimeSource& time_;
   const int64_t capacity_;
-  const int64_t refill_units_;     // units per nanosecond
-  const int64_t units_per_token_;  // units in one token
-  const TimeSource::TimePoint origin_;
+  int64_t refill_units_;     // units per nanosecond
+  int64_t units_per_token_;  // units in one token
+  TimeSource::TimePoint origin_;
   // Theoretical arrival time: the instant (units since origin_) at which the bucket is full
   // again; tokens at t = capacity - max(0, tat_ - t) / units_per_token_.
   __int128 tat_ = 0;

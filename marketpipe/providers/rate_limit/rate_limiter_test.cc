@@ -113,6 +113,21 @@ TEST_F(RateLimiterTest, ThirdAcquireWaitsForRefill) {
   EXPECT_EQ(time().elapsed(), 1s);
 }
 
+TEST_F(RateLimiterTest, SetRateKeepsTheDeficitAndRefillsAtTheNewRate) {
+  auto limiter = Make({.capacity = 2, .refill_tokens = 60, .refill_period = 1min});
+  ASSERT_NE(limiter, nullptr);
+  RunAsync([&]() -> awaitable<void> {
+    co_await AcquireAs(*limiter, "a", 2);         // empty at 0 s
+    co_await time().SleepFor(500ms);              // half a token back at 60/min
+    EXPECT_TRUE(limiter->SetRate(6, 1min).ok());  // now one token per 10 s
+    co_await AcquireAs(*limiter, "b", 1);         // the missing half token takes 5 s
+    co_await AcquireAs(*limiter, "c", 1);
+  }());
+  EXPECT_EQ(grants_, (std::vector<Grant>{{"a", 0s}, {"b", 5500ms}, {"c", 15500ms}}));
+  EXPECT_FALSE(limiter->SetRate(0, 1min).ok());
+  EXPECT_FALSE(limiter->SetRate(1, 0s).ok());
+}
+
 TEST_F(RateLimiterTest, RefillIsExactOverLongWindows) {
   // 200 per minute is 0.3 s per token, which no binary double holds exactly.
   auto limiter = RateLimiter::PerMinute(time(), 200, /*burst=*/5);

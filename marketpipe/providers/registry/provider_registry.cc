@@ -12,38 +12,6 @@
 #include "marketpipe/providers/rate_limit/rate_limiter.h"
 
 namespace marketpipe {
-namespace {
-
-// The Alpaca provider with the HTTP client and rate limiter it owns (declared in the order
-// they must be destroyed in reverse).
-class OwningAlpacaProvider final : public Provider {
- public:
-  OwningAlpacaProvider(std::unique_ptr<net::HttpClient> http, std::unique_ptr<RateLimiter> limiter)
-      : http_(std::move(http)), limiter_(std::move(limiter)) {}
-
-  absl::Status Init(TimeSource& time, alpaca::AlpacaOptions options) {
-    auto client = alpaca::AlpacaClient::Create(*http_, time, *limiter_, std::move(options));
-    if (!client.ok()) return client.status();
-    client_ = *std::move(client);
-    return absl::OkStatus();
-  }
-
-  std::string name() const override { return client_->name(); }
-
-  int max_symbols_per_request() const override { return client_->max_symbols_per_request(); }
-
-  boost::asio::awaitable<absl::Status> Fetch(FetchRequest request, PageSink sink) override {
-    return client_->Fetch(std::move(request), std::move(sink));
-  }
-
- private:
-  std::unique_ptr<net::HttpClient> http_;
-  std::unique_ptr<RateLimiter> limiter_;
-  std::unique_ptr<alpaca::AlpacaClient> client_;
-};
-
-}  // namespace
-
 EnvLookup ProcessEnvironment() {
   return [](std::string_view name) -> std::optional<std::string> {
     const char* v = std::getenv(std::string(name).c_str());
@@ -99,10 +67,13 @@ absl::StatusOr<std::unique_ptr<Provider>> MakeProvider(const ProviderConfig& con
     return absl::InvalidArgumentError(
         absl::StrCat("provider alpaca: bad rate limit: ", limiter.status().message()));
   }
-  auto http = std::make_unique<net::HttpClient>(context.executor, *context.time);
-  auto provider = std::make_unique<OwningAlpacaProvider>(std::move(http), *std::move(limiter));
-  if (auto s = provider->Init(*context.time, std::move(options)); !s.ok()) return s;
-  return std::unique_ptr<Provider>(std::move(provider));
+  // The client shares the HTTP client and limiter with its fetches, which keep them alive.
+  auto http = std::make_shared<net::HttpClient>(context.executor, *context.time);
+  auto client = alpaca::AlpacaClient::Create(std::move(http), *context.time,
+                                             std::shared_ptr<RateLimiter>(*std::move(limiter)),
+                                             std::move(options));
+  if (!client.ok()) return client.status();
+  return std::unique_ptr<Provider>(*std::move(client));
 }
 
 }  // namespace marketpipe
