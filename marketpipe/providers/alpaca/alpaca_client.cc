@@ -48,12 +48,6 @@ bool IsRetryableStatus(int status) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-// What the transport reports for failures a retry may cure (see http_transport.h); anything
-// else, a certificate that fails verification included, cannot succeed on a retry.
-bool IsTransientTransportError(const absl::Status& s) {
-  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsDataLoss(s);
-}
-
 // Server-controlled text for a log line or an error: bytes outside printable ASCII as \xNN (no
 // control characters reach a terminal or a log parser), cut to `max` bytes of the original.
 std::string Escaped(std::string_view text, size_t max) {
@@ -402,7 +396,7 @@ awaitable<absl::StatusOr<net::HttpResponse>> GetPage(std::shared_ptr<Impl> impl,
     std::string failure;
     std::optional<std::chrono::nanoseconds> retry_after;
     if (!response.ok()) {
-      if (!IsTransientTransportError(response.status())) {
+      if (!net::IsTransientTransportError(response.status())) {
         co_return impl->Fail(response.status().code(),
                              absl::StrCat("alpaca: ", what, ": ", response.status().message()));
       }
