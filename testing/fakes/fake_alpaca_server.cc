@@ -1,11 +1,14 @@
 #include "testing/fakes/fake_alpaca_server.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -22,6 +25,7 @@
 #include <exception>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -35,6 +39,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 constexpr std::string_view kBarsPath = "/v2/stocks/bars";
@@ -176,6 +181,29 @@ FakeAlpacaServer::Fault FakeAlpacaServer::Fault::WithLatency(
   return f;
 }
 
+FakeAlpacaServer::Fault FakeAlpacaServer::Fault::SlowDrip(std::chrono::milliseconds interval,
+                                                          size_t bytes_per_step) {
+  Fault f;
+  f.kind = Kind::kSlowDrip;
+  f.drip_interval = interval;
+  f.drip_bytes = bytes_per_step == 0 ? 1 : bytes_per_step;
+  return f;
+}
+
+FakeAlpacaServer::Fault FakeAlpacaServer::Fault::HugeContentLength(uint64_t content_length) {
+  Fault f;
+  f.kind = Kind::kHugeContentLength;
+  f.content_length = content_length;
+  return f;
+}
+
+FakeAlpacaServer::Fault FakeAlpacaServer::Fault::Raw(std::string bytes) {
+  Fault f;
+  f.kind = Kind::kRaw;
+  f.raw = std::move(bytes);
+  return f;
+}
+
 std::optional<std::string> FakeAlpacaServer::RecordedRequest::Query(std::string_view name) const {
   return FindQueryParam(query, name);
 }
@@ -202,6 +230,13 @@ struct FakeAlpacaServer::Impl {
 
   asio::awaitable<void> Accept();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> conn);
+  template <class Stream>
+  asio::awaitable<void> ServeRequests(std::shared_ptr<Connection> conn, Stream& stream);
+  // Writes `bytes` in steps of fault.drip_bytes, fault.drip_interval apart. False when the
+  // client went away or the server is stopping.
+  template <class Stream>
+  asio::awaitable<bool> Drip(Connection& conn, Stream& stream, const std::string& bytes,
+                             const Fault& fault);
   // Records the request and picks what to do with it (under mu).
   std::pair<RecordedRequest, std::optional<Fault>> Record(
       const http::request<http::string_body>& req, size_t connection);
@@ -209,6 +244,7 @@ struct FakeAlpacaServer::Impl {
   std::string PageBody(size_t page) const;  // needs mu
 
   const Options options;
+  std::unique_ptr<ssl::context> tls_context;  // with Options::tls
   asio::io_context io;
   tcp::acceptor acceptor{io};
   uint16_t port = 0;
@@ -225,7 +261,28 @@ struct FakeAlpacaServer::Impl {
   std::deque<Fault> next_faults;
   std::vector<RecordedRequest> recorded;
   size_t connection_count = 0;
+  bool endless_tokens = false;
 };
+
+// The page a PageToken() names, if it is one.
+std::optional<size_t> PageOfToken(std::string_view token) {
+  std::string raw;
+  if (!absl::Base64Unescape(absl::string_view(token.data(), token.size()), &raw)) {
+    return std::nullopt;
+  }
+  constexpr std::string_view kPrefix = "marketpipe-page|";
+  if (raw.size() <= kPrefix.size() || raw.compare(0, kPrefix.size(), kPrefix) != 0) {
+    return std::nullopt;
+  }
+  size_t page = 0;
+  const char* begin = raw.data() + kPrefix.size();
+  const char* end = raw.data() + raw.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, page);
+  if (ec != std::errc() || ptr != end || page == 0 || FakeAlpacaServer::PageToken(page) != token) {
+    return std::nullopt;
+  }
+  return page;
+}
 
 asio::awaitable<void> FakeAlpacaServer::Impl::Accept() {
   for (;;) {
@@ -260,7 +317,11 @@ FakeAlpacaServer::Impl::Record(const http::request<http::string_body>& req, size
   r.method = ToStd(req.method_string());
   r.target = ToStd(req.target());
   r.path = std::string(TargetPath(r.target));
-  r.query = ParseQuery(r.target);
+  if (auto query = ParseQueryChecked(r.target)) {
+    r.query = std::move(*query);
+  } else {
+    r.target_valid = false;
+  }
   for (const auto& field : req) r.headers.Add(ToStd(field.name_string()), ToStd(field.value()));
   r.body = req.body();
   r.received_at = std::chrono::steady_clock::now();
@@ -280,15 +341,16 @@ FakeAlpacaServer::Impl::Record(const http::request<http::string_body>& req, size
 }
 
 std::string FakeAlpacaServer::Impl::PageBody(size_t page) const {
-  if (pages.empty()) return R"({"bars":{},"next_page_token":null})";
-  const Page& p = pages[page];
+  const bool more = page + 1 < pages.size() || endless_tokens;
+  const std::string next = more ? JsonString(FakeAlpacaServer::PageToken(page + 1)) : "null";
+  if (pages.empty()) return absl::StrCat(R"({"bars":{},"next_page_token":)", next, "}");
+  const Page& p = pages[std::min(page, pages.size() - 1)];
   if (p.raw) return p.content;
-  const std::string next =
-      page + 1 < pages.size() ? JsonString(FakeAlpacaServer::PageToken(page + 1)) : "null";
   return absl::StrCat("{\"bars\":", p.content, ",\"next_page_token\":", next, "}");
 }
 
 Reply FakeAlpacaServer::Impl::Route(const RecordedRequest& r) const {
+  if (!r.target_valid) return {400, MessageBody("malformed request target.")};
   if (r.path != kBarsPath) return {404, MessageBody("endpoint not found.")};
   if (r.method != "GET") return {405, MessageBody("method not allowed.")};
   if (options.require_auth) {
@@ -321,11 +383,11 @@ Reply FakeAlpacaServer::Impl::Route(const RecordedRequest& r) const {
   std::lock_guard<std::mutex> lock(mu);
   size_t page = 0;
   if (const auto token = FindQueryParam(r.query, "page_token"); token && !token->empty()) {
-    page = pages.size();  // not found
-    for (size_t i = 1; i < pages.size(); ++i) {
-      if (FakeAlpacaServer::PageToken(i) == *token) page = i;
+    const std::optional<size_t> named = PageOfToken(*token);
+    if (!named || (!endless_tokens && *named >= pages.size())) {
+      return {422, MessageBody("invalid page_token")};
     }
-    if (page == pages.size()) return {422, MessageBody("invalid page_token")};
+    page = *named;
   }
   return {200, PageBody(page)};
 }
@@ -339,12 +401,44 @@ asio::awaitable<void> FakeAlpacaServer::Impl::Serve(std::shared_ptr<Connection> 
     ~Unlist() { impl->connections.erase(conn); }
   } unlist{this, conn};
 
+  if (!tls_context) {
+    co_await ServeRequests(conn, conn->socket);
+    co_return;
+  }
+  // Over the connection's own socket, so Stop() closing it ends the TLS session too.
+  ssl::stream<tcp::socket&> stream(conn->socket, *tls_context);
+  boost::system::error_code ec;
+  co_await stream.async_handshake(ssl::stream_base::server,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;  // e.g. the client rejected the certificate
+  co_await ServeRequests(conn, stream);
+}
+
+template <class Stream>
+asio::awaitable<bool> FakeAlpacaServer::Impl::Drip(Connection& conn, Stream& stream,
+                                                   const std::string& bytes, const Fault& fault) {
+  boost::system::error_code ec;
+  for (size_t at = 0; at < bytes.size(); at += fault.drip_bytes) {
+    const size_t n = std::min(fault.drip_bytes, bytes.size() - at);
+    co_await asio::async_write(stream, asio::buffer(bytes.data() + at, n),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopping) co_return false;
+    conn.timer.expires_after(fault.drip_interval);
+    co_await conn.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopping) co_return false;
+  }
+  co_return true;
+}
+
+template <class Stream>
+asio::awaitable<void> FakeAlpacaServer::Impl::ServeRequests(std::shared_ptr<Connection> conn,
+                                                            Stream& stream) {
   boost::beast::flat_buffer buffer;
   for (;;) {
     boost::system::error_code ec;
     http::request_parser<http::string_body> parser;
     parser.body_limit(1 << 20);
-    co_await http::async_read(conn->socket, buffer, parser,
+    co_await http::async_read(stream, buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;  // end of stream, reset, garbage or Stop(): nothing more to serve
     const http::request<http::string_body> req = parser.release();
@@ -372,12 +466,33 @@ asio::awaitable<void> FakeAlpacaServer::Impl::Serve(std::shared_ptr<Connection> 
             ToStd(http::obsolete_reason(static_cast<http::status>(full.status))),
             "\r\nContent-Type: application/json\r\n", "Content-Length: ", full.body.size(),
             "\r\n\r\n", full.body.substr(0, full.body.size() / 2));
-        co_await asio::async_write(conn->socket, asio::buffer(raw),
+        co_await asio::async_write(stream, asio::buffer(raw),
                                    asio::redirect_error(asio::use_awaitable, ec));
         conn->socket.shutdown(tcp::socket::shutdown_both, ec);
         conn->socket.close(ec);
         co_return;
       }
+      case Fault::Kind::kHugeContentLength: {
+        const Reply full = Route(recorded_request);
+        std::string raw = absl::StrCat("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n",
+                                       "Content-Length: ", fault->content_length, "\r\n\r\n",
+                                       full.body.substr(0, full.body.size() / 2));
+        co_await asio::async_write(stream, asio::buffer(raw),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        // Then silence: hold the connection until the client gives up on it.
+        char sink[512];
+        while (!ec && !stopping) {
+          co_await stream.async_read_some(asio::buffer(sink),
+                                          asio::redirect_error(asio::use_awaitable, ec));
+        }
+        co_return;
+      }
+      case Fault::Kind::kRaw:
+        co_await asio::async_write(stream, asio::buffer(fault->raw),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        conn->socket.shutdown(tcp::socket::shutdown_both, ec);
+        conn->socket.close(ec);
+        co_return;
       case Fault::Kind::kMalformedJson:
         reply = {200, std::string(kMalformedJson)};
         break;
@@ -385,6 +500,7 @@ asio::awaitable<void> FakeAlpacaServer::Impl::Serve(std::shared_ptr<Connection> 
         reply = {fault->status, MessageBody(fault->message), fault->retry_after_seconds};
         break;
       case Fault::Kind::kNone:
+      case Fault::Kind::kSlowDrip:
         reply = Route(recorded_request);
         break;
     }
@@ -398,8 +514,14 @@ asio::awaitable<void> FakeAlpacaServer::Impl::Serve(std::shared_ptr<Connection> 
     res.keep_alive(req.keep_alive());
     res.body() = std::move(reply.body);
     res.prepare_payload();
-    co_await http::async_write(conn->socket, res, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
+    if (kind == Fault::Kind::kSlowDrip) {
+      std::ostringstream wire;
+      wire << res;
+      if (!co_await Drip(*conn, stream, wire.str(), *fault)) co_return;
+    } else {
+      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+    }
     if (!res.keep_alive()) {
       conn->socket.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
@@ -414,6 +536,19 @@ FakeAlpacaServer::FakeAlpacaServer() : FakeAlpacaServer(Options()) {}
 FakeAlpacaServer::FakeAlpacaServer(Options options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
   boost::system::error_code ec;
+  if (const auto& tls = impl_->options.tls) {
+    auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1);
+    context->use_certificate_chain(asio::buffer(tls->certificate_pem), ec);
+    if (!ec) context->use_private_key(asio::buffer(tls->private_key_pem), ssl::context::pem, ec);
+    if (ec) {
+      throw std::runtime_error(
+          absl::StrCat("FakeAlpacaServer: unusable TLS certificate or key: ", ec.message()));
+    }
+    impl_->tls_context = std::move(context);
+  }
   const tcp::endpoint endpoint(asio::ip::make_address_v4("127.0.0.1"), 0);
   impl_->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl_->acceptor.bind(endpoint, ec);
@@ -449,7 +584,12 @@ void FakeAlpacaServer::Stop() {
 uint16_t FakeAlpacaServer::port() const { return impl_->port; }
 
 std::string FakeAlpacaServer::base_url() const {
-  return absl::StrCat("http://127.0.0.1:", impl_->port);
+  return absl::StrCat(impl_->tls_context ? "https" : "http", "://127.0.0.1:", impl_->port);
+}
+
+void FakeAlpacaServer::SetEndlessPageTokens(bool endless) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->endless_tokens = endless;
 }
 
 size_t FakeAlpacaServer::AddPage(const BarsBySymbol& bars) { return AddPageJson(RenderBars(bars)); }

@@ -30,12 +30,21 @@ namespace testing {
 //   EXPECT_EQ(server.requests()[2].Query("page_token"), FakeAlpacaServer::PageToken(1));
 //
 // GET /v2/stocks/bars serves the scripted pages: no (or an empty) page_token selects page 0, and
-// page i carries next_page_token = PageToken(i + 1), or null on the last page. Before that, in
-// this order: an injected fault for this request wins; a path other than /v2/stocks/bars is 404;
+// page i carries next_page_token = PageToken(i + 1), or null on the last page (with
+// SetEndlessPageTokens, a fresh token instead, forever). Before that, in this order: an injected
+// fault for this request wins; a request target that is not valid origin-form (Boost.URL) is
+// 400; a path other than /v2/stocks/bars is 404;
 // another method is 405; a missing APCA-API-KEY-ID or APCA-API-SECRET-KEY header is 401, a wrong
 // one (when Options sets them) 403; a missing `symbols` or `timeframe`, a `limit` outside
 // 1..10000 or an unknown page_token is 422. Every error body is {"message": "..."}.
 // Connections are kept alive unless the client asks otherwise; any number may be open at once.
+//
+// Hostile servers, for the client's limits: Fault::SlowDrip (a response a byte at a time),
+// Fault::HugeContentLength, Fault::Raw (any bytes at all: bad framing, control characters in
+// the status line or headers), Fault::Error with control characters in its message (sent
+// JSON-escaped, so they reach the client's string intact), SetEndlessPageTokens (pagination that
+// never ends), and backward pages by scripting them (AddPage with earlier timestamps than the
+// page before). Options::tls serves HTTPS with a given certificate instead.
 //
 // Thread-safe: scripting and inspection may happen from any thread while the server runs.
 class FakeAlpacaServer {
@@ -48,6 +57,14 @@ class FakeAlpacaServer {
     bool require_auth = true;
     // Check `symbols`, `timeframe` and `limit` (422).
     bool validate_params = true;
+    // Serve HTTPS (TLS 1.2+) with this certificate chain and key, both PEM; base_url() is then
+    // https://127.0.0.1:<port>. The client must trust the certificate (ca_file or
+    // SSL_CERT_FILE), and it must name 127.0.0.1 (subjectAltName IP:127.0.0.1).
+    struct Tls {
+      std::string certificate_pem;
+      std::string private_key_pem;
+    };
+    std::optional<Tls> tls = std::nullopt;
   };
 
   // One bar as Alpaca sends it (t is RFC 3339 UTC).
@@ -67,11 +84,14 @@ class FakeAlpacaServer {
   // What to do to one request instead of (or before) serving it.
   struct Fault {
     enum class Kind {
-      kNone,           // serve normally (after `latency`)
-      kStatus,         // respond `status` with {"message": message} [+ Retry-After]
-      kReset,          // close the connection with a TCP RST, no response
-      kTruncatedBody,  // send headers with the full Content-Length, half the body, then close
-      kMalformedJson,  // 200 with a well-framed body that is not valid JSON
+      kNone,               // serve normally (after `latency`)
+      kStatus,             // respond `status` with {"message": message} [+ Retry-After]
+      kReset,              // close the connection with a TCP RST, no response
+      kTruncatedBody,      // send headers with the full Content-Length, half the body, then close
+      kMalformedJson,      // 200 with a well-framed body that is not valid JSON
+      kSlowDrip,           // serve normally, `drip_bytes` bytes every `drip_interval`
+      kHugeContentLength,  // 200 announcing `content_length`, part of the body, then silence
+      kRaw,                // send `raw` verbatim, then close
     };
     Kind kind = Kind::kNone;
     int status = 0;
@@ -79,6 +99,10 @@ class FakeAlpacaServer {
     std::optional<int> retry_after_seconds;
     // Real time to wait before acting (any kind).
     std::chrono::milliseconds latency{0};
+    std::chrono::milliseconds drip_interval{0};
+    size_t drip_bytes = 1;
+    uint64_t content_length = 0;
+    std::string raw;
 
     // 429 with `Retry-After: <seconds>`.
     static Fault TooManyRequests(int retry_after_seconds);
@@ -91,6 +115,14 @@ class FakeAlpacaServer {
     static Fault ConnectionReset();
     static Fault TruncatedBody();
     static Fault MalformedJson();
+    // The normal response, written `bytes_per_step` bytes at a time with `interval` (real time)
+    // in between, until done or the client goes away: a server that never trips a read timeout.
+    static Fault SlowDrip(std::chrono::milliseconds interval, size_t bytes_per_step = 1);
+    // 200 with `Content-Length: content_length`, the first bytes of the page, then nothing more;
+    // the connection stays open until the client closes it (or Stop()).
+    static Fault HugeContentLength(uint64_t content_length);
+    // Exactly `bytes` on the wire (status line, headers and body as given), then close.
+    static Fault Raw(std::string bytes);
     // The same fault, `latency` late.
     Fault WithLatency(std::chrono::milliseconds latency) const;
   };
@@ -100,9 +132,10 @@ class FakeAlpacaServer {
     size_t index = 0;       // 0-based, in the order requests were read, across connections
     size_t connection = 0;  // 0-based id of the TCP connection it arrived on
     std::string method;
-    std::string target;  // as sent (percent-encoded)
-    std::string path;    // target without the query
-    QueryParams query;   // percent-decoded, in order
+    std::string target;        // as sent (percent-encoded)
+    std::string path;          // target without the query
+    QueryParams query;         // percent-decoded, in order
+    bool target_valid = true;  // origin-form per Boost.URL (else the reply was 400)
     marketpipe::net::HttpHeaders headers;
     std::string body;
     std::chrono::steady_clock::time_point received_at;
@@ -126,7 +159,7 @@ class FakeAlpacaServer {
 
   uint16_t port() const;
   std::string host() const { return "127.0.0.1"; }
-  // "http://127.0.0.1:<port>"
+  // "http://127.0.0.1:<port>" ("https://..." with Options::tls)
   std::string base_url() const;
 
   // Appends a page built from bars; returns its index.
@@ -139,6 +172,11 @@ class FakeAlpacaServer {
   // The page_token that selects page `page` (page >= 1): opaque base64 with "==" padding, like
   // Alpaca's, so a client must pass it back exactly (percent-encoded) rather than parse it.
   static std::string PageToken(size_t page);
+
+  // Past the last scripted page, keep paginating: every page carries a fresh next_page_token,
+  // and each such token serves the last page again (an empty one if none was added). Any
+  // PageToken(i), i >= 1, is then accepted. A client must notice that it is not progressing.
+  void SetEndlessPageTokens(bool endless);
 
   // Applies `fault` to the request with 0-based index `request_index` (see RecordedRequest).
   void InjectOnRequest(size_t request_index, Fault fault);

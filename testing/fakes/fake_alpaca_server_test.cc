@@ -18,6 +18,8 @@
 #include <boost/json/value.hpp>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -108,6 +110,32 @@ class Connection {
     }
     result.body = parser.get().body();
     return result;
+  }
+
+  // Reads only the status line and headers (whatever the Content-Length says).
+  ClientResult ReadHeader() {
+    ClientResult result;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    http::read_header(socket_, buffer_, parser, result.ec);
+    result.header_done = parser.is_header_done();
+    if (result.header_done) {
+      result.status = parser.get().result_int();
+      if (auto length = parser.content_length()) result.content_length = *length;
+    }
+    return result;
+  }
+
+  // Every byte until the server closes the connection.
+  std::string ReadUntilClose() {
+    std::string out(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    boost::system::error_code ec;
+    char chunk[4096];
+    while (!ec) {
+      const size_t n = socket_.read_some(asio::buffer(chunk), ec);
+      out.append(chunk, n);
+    }
+    return out;
   }
 
   ClientResult Get(
@@ -489,6 +517,75 @@ TEST_F(FakeAlpacaServerTest, ClearFaultsDropsPendingFaults) {
   server_.ClearFaults();
 
   EXPECT_EQ(Connect()->Get(BarsTarget()).status, 200);
+}
+
+// ---- Hostile behaviours --------------------------------------------------------------------
+
+TEST_F(FakeAlpacaServerTest, SlowDripSendsTheWholeResponseInSmallSteps) {
+  server_.AddPage({{"AAPL", {MakeBar("2024-01-02T14:30:00Z", 187.15, 1200)}}});
+  server_.InjectOnRequest(0, Fault::SlowDrip(milliseconds(1), 64));
+
+  const ClientResult dripped = Connect()->Get(BarsTarget());
+  const ClientResult normal = Connect()->Get(BarsTarget());
+
+  ASSERT_FALSE(dripped.ec) << dripped.ec.message();
+  EXPECT_EQ(dripped.status, 200);
+  EXPECT_EQ(dripped.body, normal.body);
+}
+
+TEST_F(FakeAlpacaServerTest, HugeContentLengthAnnouncesMoreThanItSends) {
+  server_.AddPage({{"AAPL", {MakeBar("2024-01-02T14:30:00Z", 187.15, 1200)}}});
+  server_.InjectOnRequest(0, Fault::HugeContentLength(uint64_t{1} << 40));
+  auto conn = Connect();
+  conn->Write(BarsTarget());
+
+  const ClientResult head = conn->ReadHeader();
+
+  ASSERT_FALSE(head.ec) << head.ec.message();
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.content_length, uint64_t{1} << 40);
+}
+
+TEST_F(FakeAlpacaServerTest, RawFaultSendsExactlyItsBytes) {
+  const std::string bytes =
+      "HTTP/1.1 200 O\x01K\r\nX-Evil: a\x1b[31m\r\nContent-Length: 2\r\n\r\nhi";
+  server_.InjectOnRequest(0, Fault::Raw(bytes));
+  auto conn = Connect();
+  conn->Write(BarsTarget());
+  EXPECT_EQ(conn->ReadUntilClose(), bytes);
+}
+
+TEST_F(FakeAlpacaServerTest, ControlCharactersInAMessageReachTheClientIntact) {
+  const std::string message = "bad\x01thing\n\x1b[31mred\x7f";
+  server_.InjectOnRequest(0, Fault::Error(500, message));
+  const ClientResult r = Connect()->Get(BarsTarget());
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(Message(r), message);
+}
+
+TEST_F(FakeAlpacaServerTest, EndlessPageTokensNeverEndThePagination) {
+  server_.AddPage({{"AAPL", {MakeBar("2024-01-02T14:30:00Z", 187.15, 1200)}}});
+  server_.SetEndlessPageTokens(true);
+  auto conn = Connect();
+  std::set<std::string> tokens;
+  std::string token;
+  for (int i = 0; i < 5; ++i) {
+    const ClientResult r = conn->Get(BarsTarget(token));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const boost::json::value v = ParseJson(r.body);
+    ASSERT_TRUE(v.at("next_page_token").is_string()) << r.body;
+    token = std::string(v.at("next_page_token").as_string());
+    tokens.insert(token);
+    EXPECT_TRUE(v.at("bars").as_object().contains("AAPL")) << "the last page again";
+  }
+  EXPECT_EQ(tokens.size(), 5u) << "every token is fresh";
+}
+
+TEST_F(FakeAlpacaServerTest, MalformedRequestTargetIs400) {
+  const ClientResult r = Connect()->Get("/v2/stocks/bars?symbols=AAPL%ZZ&timeframe=1Min");
+  EXPECT_EQ(r.status, 400);
+  ASSERT_EQ(server_.requests().size(), 1u);
+  EXPECT_FALSE(server_.requests()[0].target_valid);
 }
 
 }  // namespace

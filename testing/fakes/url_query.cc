@@ -1,57 +1,46 @@
 #include "testing/fakes/url_query.h"
 
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/url_view.hpp>
+
 namespace testing {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+namespace urls = boost::urls;
+
+// Query strings are application/x-www-form-urlencoded: '+' is a space.
+const urls::encoding_opts kFormEncoding(/*space_as_plus=*/true);
 
 }  // namespace
 
 std::string PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  const auto encoded = urls::make_pct_string_view(urls::string_view(s.data(), s.size()));
+  if (!encoded) return std::string(s);
+  return encoded->decode(kFormEncoding);
 }
 
 std::string_view TargetPath(std::string_view target) {
-  return target.substr(0, target.find_first_of("?#"));
+  const auto url = urls::parse_origin_form(urls::string_view(target.data(), target.size()));
+  if (!url) return target.substr(0, target.find_first_of("?#"));
+  const urls::pct_string_view path = url->encoded_path();
+  return std::string_view(path.data(), path.size());
+}
+
+std::optional<QueryParams> ParseQueryChecked(std::string_view target) {
+  const auto url = urls::parse_origin_form(urls::string_view(target.data(), target.size()));
+  if (!url) return std::nullopt;
+  QueryParams params;
+  for (const urls::param& p : url->params(kFormEncoding)) {
+    if (p.key.empty() && !p.has_value) continue;  // "&&" or a bare "?"
+    params.emplace_back(p.key, p.value);
+  }
+  return params;
 }
 
 QueryParams ParseQuery(std::string_view target) {
-  QueryParams params;
-  const size_t q = target.find('?');
-  if (q == std::string_view::npos) return params;
-  std::string_view query = target.substr(q + 1);
-  query = query.substr(0, query.find('#'));
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view item = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (item.empty()) continue;
-    const size_t eq = item.find('=');
-    if (eq == std::string_view::npos) {
-      params.emplace_back(PercentDecode(item), "");
-    } else {
-      params.emplace_back(PercentDecode(item.substr(0, eq)), PercentDecode(item.substr(eq + 1)));
-    }
-  }
-  return params;
+  return ParseQueryChecked(target).value_or(QueryParams());
 }
 
 std::optional<std::string> FindQueryParam(const QueryParams& params, std::string_view name) {

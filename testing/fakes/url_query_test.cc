@@ -22,12 +22,21 @@ TEST(UrlQueryTest, PathStopsAtQueryOrFragment) {
 
 TEST(UrlQueryTest, ParsesParametersInOrderDecoded) {
   const QueryParams params =
-      ParseQuery("/v2/stocks/bars?symbols=AAPL%2CMSFT&page_token=YWJj%3D%3D&flag&&empty=#frag");
+      ParseQuery("/v2/stocks/bars?symbols=AAPL%2CMSFT&page_token=YWJj%3D%3D&flag&&empty=");
   const QueryParams expected = {
       {"symbols", "AAPL,MSFT"}, {"page_token", "YWJj=="}, {"flag", ""}, {"empty", ""}};
   EXPECT_EQ(params, expected);
   EXPECT_EQ(FindQueryParam(params, "page_token"), "YWJj==");
   EXPECT_EQ(FindQueryParam(params, "missing"), std::nullopt);
+}
+
+TEST(UrlQueryTest, InvalidTargetsAreRefused) {
+  EXPECT_EQ(ParseQueryChecked("/v2/stocks/bars?symbols=A%ZZ"), std::nullopt);
+  EXPECT_EQ(ParseQueryChecked("/v2/stocks/bars?symbols=A B"), std::nullopt);
+  EXPECT_EQ(ParseQueryChecked("/v2/stocks/bars#frag"), std::nullopt);
+  EXPECT_EQ(ParseQueryChecked("v2/stocks/bars"), std::nullopt);
+  EXPECT_TRUE(ParseQuery("/v2/stocks/bars?symbols=A%ZZ").empty());
+  EXPECT_EQ(ParseQueryChecked("/p?a=%2B+b"), QueryParams({{"a", "+ b"}}));
 }
 
 TEST(UrlQueryTest, TargetWithoutQueryHasNoParameters) {

@@ -904,5 +904,61 @@ TEST_F(HttpClientIntegrationTest, FakeAlpacaServerResetIsUnavailable) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
 }
 
+TEST_F(HttpClientIntegrationTest, FakeAlpacaServerOverTlsWorksWhenTrusted) {
+  ::testing::FakeAlpacaServer::Options fake_options;
+  fake_options.tls = ::testing::FakeAlpacaServer::Options::Tls{cert_.Pem(), cert_.KeyPem()};
+  ::testing::FakeAlpacaServer server(fake_options);
+  server.AddPageJson(R"({"AAPL":[]})");
+  HttpClient::Options options;
+  options.ca_file = ca_file_;
+  HttpClient client(io(), time(), options);
+  HttpRequest request = BarsRequest(server);
+  request.scheme = "https";
+
+  auto r = RunAsync(client.Send(request));
+
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_THAT(server.base_url(), StartsWith("https://127.0.0.1:"));
+}
+
+TEST_F(HttpClientIntegrationTest, FakeAlpacaServerOverTlsUntrustedIsACertificateError) {
+  ::testing::FakeAlpacaServer::Options fake_options;
+  fake_options.tls = ::testing::FakeAlpacaServer::Options::Tls{cert_.Pem(), cert_.KeyPem()};
+  ::testing::FakeAlpacaServer server(fake_options);
+  HttpClient client(io(), time());
+  HttpRequest request = BarsRequest(server);
+  request.scheme = "https";
+
+  auto r = RunAsync(client.Send(request));
+
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("certificate verification failed"));
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST_F(HttpClientIntegrationTest, FakeAlpacaServerHugeContentLengthIsRefusedAtTheHeader) {
+  ::testing::FakeAlpacaServer server;
+  server.InjectNext(1, ::testing::FakeAlpacaServer::Fault::HugeContentLength(uint64_t{1} << 40));
+  HttpClient client(io(), time());
+  auto r = RunAsync(client.Send(BarsRequest(server)));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("announces Content-Length 1099511627776"));
+}
+
+TEST_F(HttpClientIntegrationTest, FakeAlpacaServerSlowDripEndsAtTheRequestTimeout) {
+  RealTimeSource real_time;
+  ::testing::FakeAlpacaServer server;
+  server.AddPageJson(R"({"AAPL":[]})");
+  server.InjectNext(1, ::testing::FakeAlpacaServer::Fault::SlowDrip(20ms, 1));
+  HttpClient::Options options;
+  options.read_timeout = 10s;
+  options.request_timeout = 300ms;
+  HttpClient client(io(), real_time, options);
+  auto r = RunAsync(client.Send(BarsRequest(server)));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("(request_timeout)"));
+}
+
 }  // namespace
 }  // namespace marketpipe::net

@@ -141,6 +141,19 @@ std::string TestCertificate::Pem() const {
   return pem;
 }
 
+std::string TestCertificate::KeyPem() const {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr ||
+      PEM_write_bio_PrivateKey(bio, key_, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    Fail("PEM_write_bio_PrivateKey");
+  }
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(size));
+  BIO_free(bio);
+  return pem;
+}
+
 void TestCertificate::WritePem(const std::string& path) const {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << Pem();

@@ -34,6 +34,8 @@ class TestCertificate {
 
   // The certificate in PEM.
   std::string Pem() const;
+  // The private key in PEM (PKCS#8, unencrypted), e.g. for FakeAlpacaServer::Options::tls.
+  std::string KeyPem() const;
   // Writes Pem() to `path` (a CA file for HttpClientOptions::ca_file).
   void WritePem(const std::string& path) const;
 
