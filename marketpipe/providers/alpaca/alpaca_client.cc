@@ -119,7 +119,7 @@ bool IsLoopback(const boost::urls::url_view& url) {
 
 absl::StatusOr<BaseUrl> ParseBaseUrl(std::string_view text) {
   const std::string quoted = absl::StrCat("alpaca: base URL \"", Escaped(text, 200), "\"");
-  auto parsed = boost::urls::parse_absolute_uri(text);
+  auto parsed = boost::urls::parse_uri(text);
   if (!parsed) {
     return absl::InvalidArgumentError(
         absl::StrCat(quoted, " is not an absolute URL such as https://data.alpaca.markets (",

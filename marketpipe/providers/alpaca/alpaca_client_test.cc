@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -274,7 +276,261 @@ INSTANTIATE_TEST_SUITE_P(Statuses, AlpacaClientErrorTest,
                          ::testing::Values(ErrorCase{401, absl::StatusCode::kUnauthenticated},
                                            ErrorCase{403, absl::StatusCode::kPermissionDenied},
                                            ErrorCase{404, absl::StatusCode::kNotFound},
-                                           ErrorCase{422, absl::StatusCode::kInvalidArgument}));
+                                           ErrorCase{422, absl::StatusCode::kInvalidArgument},
+                                           ErrorCase{409, absl::StatusCode::kFailedPrecondition},
+                                           ErrorCase{410, absl::StatusCode::kFailedPrecondition}));
+
+TEST_F(AlpacaClientTest, BaseUrlsAreParsedAsUrls) {
+  struct Case {
+    std::string url;
+    std::string host;
+    uint16_t port;
+    std::string path;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"https://[::1]:8443/api/", "::1", 8443, "/api/v2/stocks/bars"},
+           {"http://[::1]:8080", "::1", 8080, "/v2/stocks/bars"},
+           {"http://localhost:9", "localhost", 9, "/v2/stocks/bars"},
+           {"http://127.5.6.7", "127.5.6.7", 80, "/v2/stocks/bars"},
+           {"https://data.example.com/prefix//", "data.example.com", 443, "/prefix/v2/stocks/bars"},
+       }) {
+    options_.base_url = c.url;
+    mock_.Expect(RequestMatcher().Path(c.path)).RespondStatus(200, Page({}, ""));
+    auto client = Client();
+    ASSERT_NE(client, nullptr) << c.url;
+    ASSERT_TRUE(Fetch(*client).ok()) << c.url;
+    const auto sent = mock_.requests().back();
+    EXPECT_EQ(sent.host, c.host) << c.url;
+    EXPECT_EQ(sent.port, c.port) << c.url;
+    EXPECT_EQ(sent.scheme, c.url.substr(0, c.url.find(':'))) << c.url;
+  }
+}
+
+TEST_F(AlpacaClientTest, CredentialsNeverGoInCleartextBeyondLoopback) {
+  for (const char* url : {"http://data.alpaca.markets", "http://10.0.0.1:8080", "http://128.0.0.1",
+                          "http://[::2]", "http://localhost.example.com"}) {
+    AlpacaOptions o = options_;
+    o.base_url = url;
+    auto client = AlpacaClient::Create(mock_, time(), *limiter_, o);
+    ASSERT_FALSE(client.ok()) << url;
+    EXPECT_TRUE(absl::IsInvalidArgument(client.status())) << client.status();
+    EXPECT_NE(client.status().message().find(std::string("\"") + url + "\""), std::string::npos)
+        << client.status();
+    EXPECT_NE(client.status().message().find("cleartext"), std::string::npos) << client.status();
+  }
+  EXPECT_EQ(mock_.call_count(), 0u);
+}
+
+TEST_F(AlpacaClientTest, BaseUrlWithUserInfoQueryOrFragmentIsRefused) {
+  for (const auto& [url, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"https://user@data.alpaca.markets", "user information"},
+           {"https://user:pw@data.alpaca.markets", "user information"},
+           {"https://data.alpaca.markets/?x=1", "must not have a query"},
+           {"https://data.alpaca.markets/#top", "or fragment"},
+           {"https://data.alpaca.markets:0", "bad port \"0\""},
+           {"https://h\x01st", "not an absolute URL"},
+       }) {
+    AlpacaOptions o = options_;
+    o.base_url = url;
+    auto client = AlpacaClient::Create(mock_, time(), *limiter_, o);
+    ASSERT_FALSE(client.ok()) << url;
+    EXPECT_NE(client.status().message().find(expected), std::string::npos) << client.status();
+    // Control characters in the URL are escaped in the message.
+    EXPECT_EQ(client.status().message().find('\x01'), std::string::npos) << client.status();
+  }
+}
+
+TEST_F(AlpacaClientTest, QueryValuesAreEncodedSoTheServerReadsThemBack) {
+  mock_.Expect(RequestMatcher().Query("page_token", "a+b/c= d&e")).RespondStatus(200, Page({}, ""));
+  mock_.Expect(RequestMatcher().NoQuery("page_token"))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, "a+b/c= d&e"));
+  auto client = Client();
+  ASSERT_TRUE(Fetch(*client).ok());
+  // '+' would read as a space in a query: it must be percent-encoded.
+  EXPECT_NE(mock_.requests()[1].target.find("page_token=a%2Bb%2Fc%3D%20d%26e"), std::string::npos)
+      << mock_.requests()[1].target;
+}
+
+TEST_F(AlpacaClientTest, NonJsonSuccessFailsAtOnceNamingUrlAndContentType) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, "<html><body>Please log in to the hotel wifi</body></html>",
+                     {{"Content-Type", "text/html; charset=utf-8"}});
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(bars.status())) << bars.status();
+  const std::string message(bars.status().message());
+  EXPECT_NE(message.find("GET http://127.0.0.1:8080/v2/stocks/bars?"), std::string::npos);
+  EXPECT_NE(message.find("Content-Type \"text/html; charset=utf-8\""), std::string::npos);
+  EXPECT_NE(message.find("body starts: <html>"), std::string::npos) << message;
+  EXPECT_EQ(mock_.call_count(), 1u);
+}
+
+TEST_F(AlpacaClientTest, JsonContentTypeWithParametersIsAccepted) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, Page({}, ""), {{"Content-Type", "Application/JSON; charset=utf-8"}});
+  auto client = Client();
+  EXPECT_TRUE(Fetch(*client).ok());
+}
+
+TEST_F(AlpacaClientTest, NonJsonBodyLabelledJsonIsDataLossWithAnEscapedExcerpt) {
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, "oops\x1b[31m\r\nnot json", {{"Content-Type", "application/json"}});
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsDataLoss(bars.status())) << bars.status();
+  const std::string message(bars.status().message());
+  EXPECT_NE(message.find("(application/json, 19 bytes)"), std::string::npos) << message;
+  EXPECT_NE(message.find(R"(body starts: oops\x1b[31m\x0d\x0anot json)"), std::string::npos)
+      << message;
+  EXPECT_EQ(mock_.call_count(), 1u);
+}
+
+TEST_F(AlpacaClientTest, CertificateFailureIsNotRetriedAndNamesTheUrl) {
+  mock_.Expect(RequestMatcher())
+      .Fail(absl::FailedPreconditionError("TLS certificate verification failed: self-signed"));
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(bars.status())) << bars.status();
+  EXPECT_NE(bars.status().message().find("GET http://127.0.0.1:8080/v2/stocks/bars?"),
+            std::string::npos);
+  EXPECT_NE(bars.status().message().find("certificate verification failed"), std::string::npos);
+  EXPECT_EQ(mock_.call_count(), 1u);
+  EXPECT_EQ(time().elapsed(), 0s);
+}
+
+TEST_F(AlpacaClientTest, ServerTextIsEscapedAndCutInErrorsAndLogs) {
+  const std::string evil = "line1\nline2\x1b[2J" + std::string(5000, 'x');
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(503, R"({"message":")" + std::string("bad\\u001b[31m\\nnews ") +
+                              std::string(5000, 'y') + R"("})");
+  mock_.Expect(RequestMatcher()).RespondStatus(418, evil);
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  ASSERT_EQ(log_.size(), 1u);
+  for (const std::string& text : {std::string(bars.status().message()), log_[0]}) {
+    EXPECT_LT(text.size(), 1200u) << text.substr(0, 100);
+    for (char c : text) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "raw byte " << int(c);
+  }
+  EXPECT_NE(log_[0].find(R"(bad\x1b[31m\x0anews yyy)"), std::string::npos) << log_[0];
+  EXPECT_NE(bars.status().message().find(R"(line1\x0aline2\x1b[2Jxxx)"), std::string::npos);
+}
+
+TEST_F(AlpacaClientTest, FetchDeadlineCoversRetriesAndWaits) {
+  options_.fetch_timeout = 2s;
+  mock_.Expect(RequestMatcher()).RespondStatus(503, "").Repeatedly();
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(bars.status())) << bars.status();
+  EXPECT_NE(bars.status().message().find("fetch_timeout 2.000s"), std::string::npos);
+  // Backoffs 0.5 s and 1 s fit; the third (2 s) is cut at the deadline.
+  EXPECT_EQ(mock_.call_count(), 3u);
+  EXPECT_EQ(time().elapsed(), 2s);
+}
+
+TEST_F(AlpacaClientTest, FetchDeadlineCutsASlowResponse) {
+  options_.fetch_timeout = 5s;
+  mock_.Expect(RequestMatcher()).RespondStatus(200, Page({}, "")).After(1h);
+  auto client = Client();
+  auto bars = Fetch(*client);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(bars.status())) << bars.status();
+  EXPECT_EQ(time().elapsed(), 5s);
+}
+
+TEST_F(AlpacaClientTest, DrainedRateLimitWindowWaitsForItsReset) {
+  const int64_t reset = time().UnixNanos() / 1'000'000'000 + 10;
+  mock_.Expect(RequestMatcher().NoQuery("page_token"))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, "p2"),
+                     {{"X-RateLimit-Limit", "6000"},
+                      {"X-RateLimit-Remaining", "0"},
+                      {"X-RateLimit-Reset", std::to_string(reset)}});
+  std::vector<TimeSource::Duration> times;
+  mock_.Expect(RequestMatcher().Query("page_token", "p2"))
+      .RespondWith(At(&times, 200, Page({BarJson("2024-01-02T14:31:00Z")}, "")));
+  auto client = Client();
+  ASSERT_TRUE(Fetch(*client).ok());
+  ASSERT_EQ(times.size(), 1u);
+  // The reset is a whole second: the wait ends at it, between 9 and 10 s from now.
+  EXPECT_GT(times[0], 9s);
+  EXPECT_LE(times[0], 10s);
+  ASSERT_FALSE(log_.empty());
+  EXPECT_NE(log_[0].find("rate-limit window drained"), std::string::npos) << log_[0];
+}
+
+TEST_F(AlpacaClientTest, WindowWithRoomLeftDoesNotWait) {
+  const int64_t reset = time().UnixNanos() / 1'000'000'000 + 10;
+  mock_.Expect(RequestMatcher().NoQuery("page_token"))
+      .RespondStatus(
+          200, Page({BarJson("2024-01-02T14:30:00Z")}, "p2"),
+          {{"X-RateLimit-Remaining", "5"}, {"X-RateLimit-Reset", std::to_string(reset)}});
+  mock_.Expect(RequestMatcher().Query("page_token", "p2")).RespondStatus(200, Page({}, ""));
+  auto client = Client();
+  ASSERT_TRUE(Fetch(*client).ok());
+  EXPECT_EQ(time().elapsed(), 0s);
+}
+
+TEST_F(AlpacaClientTest, RateLimitHeaderSetsThePlansRealRate) {
+  limiter_ = *RateLimiter::PerMinute(time(), 60, 1);  // one request per second...
+  std::vector<TimeSource::Duration> times;
+  // ...until the server says the plan allows 6 per minute: one per 10 s.
+  mock_.Expect(RequestMatcher().NoQuery("page_token")).RespondWith([&](const net::HttpRequest&) {
+    times.push_back(time().elapsed());
+    net::HttpResponse r;
+    r.status = 200;
+    r.body = Page({BarJson("2024-01-02T14:30:00Z")}, "p2");
+    r.headers.Add("X-RateLimit-Limit", "6");
+    return absl::StatusOr<net::HttpResponse>(r);
+  });
+  mock_.Expect(RequestMatcher().Query("page_token", "p2"))
+      .RespondWith(At(&times, 200, Page({BarJson("2024-01-02T14:31:00Z")}, "p3")));
+  mock_.Expect(RequestMatcher().Query("page_token", "p3"))
+      .RespondWith(At(&times, 200, Page({BarJson("2024-01-02T14:32:00Z")}, "")));
+  auto client = Client();
+  ASSERT_TRUE(Fetch(*client).ok());
+  EXPECT_EQ(times, (std::vector<TimeSource::Duration>{0s, 10s, 20s}));
+}
+
+TEST_F(AlpacaClientTest, RateLimitHeadersCanBeIgnored) {
+  options_.use_rate_limit_headers = false;
+  const int64_t reset = time().UnixNanos() / 1'000'000'000 + 10;
+  mock_.Expect(RequestMatcher().NoQuery("page_token"))
+      .RespondStatus(
+          200, Page({BarJson("2024-01-02T14:30:00Z")}, "p2"),
+          {{"X-RateLimit-Remaining", "0"}, {"X-RateLimit-Reset", std::to_string(reset)}});
+  mock_.Expect(RequestMatcher().Query("page_token", "p2")).RespondStatus(200, Page({}, ""));
+  auto client = Client();
+  ASSERT_TRUE(Fetch(*client).ok());
+  EXPECT_EQ(time().elapsed(), 0s);
+}
+
+TEST_F(AlpacaClientTest, DestroyingTheClientMidFetchLetsTheFetchFinishSafely) {
+  mock_.Expect(RequestMatcher().NoQuery("page_token"))
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, "p2"))
+      .After(1s);
+  mock_.Expect(RequestMatcher().Query("page_token", "p2")).RespondStatus(500, "").After(1s);
+  mock_.Expect(RequestMatcher().Query("page_token", "p2")).RespondStatus(200, Page({}, ""));
+  auto client = Client();
+  auto range = *TimeRange::Create(*ParseRfc3339("2024-01-02T14:30:00Z"),
+                                  *ParseRfc3339("2024-01-02T21:00:00Z"));
+  auto fetch = client->FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute);
+  std::optional<absl::StatusOr<std::vector<Bar>>> result;
+  boost::asio::co_spawn(io(), std::move(fetch),
+                        [&](std::exception_ptr e, absl::StatusOr<std::vector<Bar>> bars) {
+                          EXPECT_FALSE(e);
+                          result = std::move(bars);
+                        });
+  Poll();
+  client.reset();  // mid-request: options, limiter handle and transport handle must stay valid
+  RunAsync(time().SleepFor(10s));
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status();
+  EXPECT_EQ((*result)->size(), 1u);
+  EXPECT_EQ(log_.size(), 1u);  // the retry was logged through the destroyed client's options
+}
 
 TEST_F(AlpacaClientTest, SecretNeverAppearsInErrorsOrLogs) {
   const std::string echo = std::string(R"({"message":"bad secret )") + kSecret + R"("})";

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -136,6 +138,56 @@ TEST_F(AlpacaEndToEndTest, OneRequestServesSeveralSymbolsPageByPage) {
   EXPECT_EQ(pages[1].feed, "iex");
   EXPECT_EQ(server_.request_count(), 2u);
   EXPECT_EQ(server_.requests()[0].Query("symbols"), "AAPL,IBM,MSFT");
+}
+
+TEST_F(AlpacaEndToEndTest, EndlessFreshTokensWithEmptyPagesFailAtTheFirstOne) {
+  for (int i = 0; i < 50; ++i) server_.AddPageJson("{}");
+  auto provider = MakeAlpaca();
+  auto bars = Fetch(*provider);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsDataLoss(bars.status())) << bars.status();
+  EXPECT_NE(bars.status().message().find("(page 0): empty page with a next_page_token"),
+            std::string::npos)
+      << bars.status();
+  EXPECT_EQ(server_.request_count(), 1u);
+}
+
+TEST_F(AlpacaEndToEndTest, BackwardPageIsDataLossNamingThePage) {
+  server_.AddPage(Minutes("AAPL", 0, 3));
+  server_.AddPage(Minutes("AAPL", 2, 3));  // starts at the previous page's last bar
+  server_.AddPage(Minutes("AAPL", 5, 3));
+  auto provider = MakeAlpaca();
+  auto bars = Fetch(*provider);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsDataLoss(bars.status())) << bars.status();
+  EXPECT_NE(bars.status().message().find("(page 1 (page_token=" + FakeAlpacaServer::PageToken(1) +
+                                         ")): AAPL bar at 2024-01-02T14:32:00Z is not after"),
+            std::string::npos)
+      << bars.status();
+  EXPECT_EQ(server_.request_count(), 2u);
+}
+
+TEST_F(AlpacaEndToEndTest, DestroyingTheProviderMidFetchIsSafe) {
+  server_.AddPage(Minutes("AAPL", 0, 3));
+  server_.AddPage(Minutes("AAPL", 3, 3));
+  server_.InjectOnRequest(0, Fault::Latency(50ms));
+  auto provider = MakeAlpaca();
+  auto range = *TimeRange::Create(*ParseRfc3339("2024-01-02T14:30:00Z"),
+                                  *ParseRfc3339("2024-01-02T21:00:00Z"));
+  std::optional<absl::StatusOr<std::vector<Bar>>> result;
+  boost::asio::co_spawn(io(),
+                        provider->FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute),
+                        [&](std::exception_ptr e, absl::StatusOr<std::vector<Bar>> bars) {
+                          EXPECT_FALSE(e);
+                          result = std::move(bars);
+                        });
+  Poll();
+  provider.reset();  // the HTTP client, limiter and options go with it unless the fetch holds them
+  RunAsync([&]() -> awaitable<void> {
+    while (!result) co_await time().SleepFor(10ms);
+  }());
+  ASSERT_TRUE(result->ok()) << result->status();
+  EXPECT_EQ((*result)->size(), 6u);
 }
 
 TEST_F(AlpacaEndToEndTest, RetryAfterIsWaitedInVirtualTimeThenSucceeds) {
