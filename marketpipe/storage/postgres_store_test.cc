@@ -158,6 +158,33 @@ TEST_F(PostgresStoreTest, ConcurrentWritersEndWithTheUnion) {
             std::to_string((kWriters + 1) * kPages * kPerPage));
 }
 
+// A page of fresh keys is copied straight into bar_units; when another writer commits one of
+// those keys first, the copy fails on the unique key and the page is upserted instead.
+TEST_F(PostgresStoreTest, APageThatLosesARaceForAKeyIsUpserted) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(StoreSpec());
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::vector<Bar> seed = {MakeBar("MSFT", kT0, 1)};  // the series exists
+  ASSERT_TRUE((*store)->WritePage(Page(seed)).ok());
+  // The competitor's row is uncommitted, so the page looks fresh and its COPY waits on the key.
+  Exec("BEGIN; INSERT INTO bar_units VALUES ('AAPL', '1m', " + std::to_string(kT0 + kMinute) +
+       ", 5, 5, 5, 5, 5, 5, 5)");
+  const std::vector<Bar> bars = {MakeBar("AAPL", kT0, 100), MakeBar("AAPL", kT0 + kMinute, 200)};
+  absl::Status written;
+  std::thread writer([&] { written = (*store)->WritePage(Page(bars)); });
+  // Wait (on the server's own state, not a timer) until the COPY blocks on the row lock.
+  while (QueryScalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                     "AND query LIKE 'COPY bar_units%'") == "0") {
+    std::this_thread::yield();
+  }
+  Exec("COMMIT");
+  writer.join();
+  EXPECT_TRUE(written.ok()) << written;
+  absl::StatusOr<std::vector<Bar>> stored =
+      (*store)->ReadBars(Sym("AAPL"), Timeframe::kOneMinute, Range(kT0, kT0 + 2 * kMinute));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_THAT(*stored, ::testing::ElementsAreArray(bars));
+}
+
 // Both stores, fed the same pages, answer every read and query identically.
 TEST_F(PostgresStoreTest, GivesTheSameResultsAsSqlite) {
   absl::StatusOr<std::unique_ptr<Store>> postgres = OpenStore(StoreSpec());
