@@ -1,6 +1,7 @@
 #include "tools/test_timing/analysis.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
@@ -151,6 +152,27 @@ std::string FormatText(const Report& r, int top) {
   absl::StrAppend(&out, "Cache hits: ", FormatCacheLine(r), "\n");
   for (const std::string& n : r.notes) absl::StrAppend(&out, "Note: ", n, "\n");
   return out;
+}
+
+std::string FormatImbalanceChange(const Report& before, const Report& after) {
+  std::map<std::string, std::pair<const TargetTiming*, const TargetTiming*>> rows;
+  for (const TargetTiming& t : before.targets) rows[t.label].first = &t;
+  for (const TargetTiming& t : after.targets) rows[t.label].second = &t;
+  auto cell = [](const TargetTiming* t) {
+    if (!t) return std::string("not run");
+    std::string shards;
+    for (double ms : t->shard_ms) {
+      absl::StrAppendFormat(&shards, "%s%.0f", shards.empty() ? "" : " / ", ms);
+    }
+    return absl::StrFormat("%.2f (%s ms)", t->imbalance, shards);
+  };
+  std::string out;
+  for (const auto& [label, pair] : rows) {
+    const auto& [b, a] = pair;
+    if ((!b || b->shards < 2) && (!a || a->shards < 2)) continue;
+    absl::StrAppendFormat(&out, "  %-55s before %-24s after %s\n", label, cell(b), cell(a));
+  }
+  return out.empty() ? out : "Shard imbalance, before -> after (max/mean shard time)\n" + out;
 }
 
 }  // namespace marketpipe::test_timing

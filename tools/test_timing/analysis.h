@@ -59,6 +59,10 @@ Report Analyze(const BuildEvents& events,
 // Plain-text summary: slowest targets and cases (top `top`), shard imbalance, efficiency, cache.
 std::string FormatText(const Report& report, int top);
 
+// Shard imbalance of each target sharded in either run, side by side: how a new manifest or
+// shard count changed the split. Empty when neither run had a sharded target.
+std::string FormatImbalanceChange(const Report& before, const Report& after);
+
 // The remote cache hit rates as one line, e.g. "actions 170/172 (98.8%), test results 30/30".
 std::string FormatCacheLine(const Report& report);
 

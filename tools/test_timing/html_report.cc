@@ -73,7 +73,8 @@ std::vector<int> AssignLanes(const BuildEvents& events) {
   return lanes;
 }
 
-std::string RenderHtml(const BuildEvents& events, const Report& report, int top) {
+std::string RenderHtml(const BuildEvents& events, const Report& report, int top,
+                       const std::string& comparison) {
   std::string out =
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>MarketPipe test timing</title>\n"
       "<style>body{font:14px/1.4 sans-serif;margin:24px;color:#222}h1{font-size:20px}"
@@ -206,7 +207,10 @@ std::string RenderHtml(const BuildEvents& events, const Report& report, int top)
                           Escape(t.label), t.executed ? "" : " (cached)", t.time_ms, t.shards,
                           shards, t.shards > 1 ? absl::StrFormat("%.2f", t.imbalance) : "&ndash;");
   }
-  absl::StrAppend(&out, "</table>\n</body></html>\n");
+  absl::StrAppend(&out, "</table>\n");
+  if (!comparison.empty())
+    absl::StrAppend(&out, "<h2>Shard split change</h2>\n<pre>", Escape(comparison), "</pre>\n");
+  absl::StrAppend(&out, "</body></html>\n");
   return out;
 }
 

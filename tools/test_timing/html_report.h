@@ -9,8 +9,10 @@
 namespace marketpipe::test_timing {
 
 // One self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched): the summary,
-// a per-job timeline of the test actions, the slowest cases, and the shard imbalance table.
-std::string RenderHtml(const BuildEvents& events, const Report& report, int top);
+// a per-job timeline of the test actions, the slowest cases, and the shard imbalance table;
+// `comparison` (FormatImbalanceChange's text, may be empty) is shown as it is.
+std::string RenderHtml(const BuildEvents& events, const Report& report, int top,
+                       const std::string& comparison = "");
 
 // Timeline lanes: actions sorted by start, each on the lowest lane free at its start. Returns the
 // lane of each action in `events.tests` order (-1 for results that ran no action).

@@ -32,6 +32,7 @@ namespace {
 struct Options {
   std::string bep = "bazel-testlogs-bep.json";
   std::string html;
+  std::string before;
   bool write_manifest = false;
   std::string manifest_out = "testing/timing/manifest.tsv";
   std::string shard_counts_out = "testing/timing/shard_counts.bzl";
@@ -111,6 +112,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Timing report of a `bazel test` run, from its build event JSON file."};
   app.add_option("bep", o.bep, "build event JSON file (--build_event_json_file)");
   app.add_option("--html", o.html, "also write a self-contained HTML report here");
+  app.add_option("--before", o.before,
+                 "an earlier run's build event file: compare shard imbalance with it");
   app.add_flag("--write-manifest", o.write_manifest,
                "write the timing manifest and the shard counts from this run");
   app.add_option("--manifest-out", o.manifest_out, "where --write-manifest writes the manifest")
@@ -154,10 +157,27 @@ int main(int argc, char** argv) {
   tt::Report report = tt::Analyze(*events, cases, o.jobs);
   report.notes.insert(report.notes.end(), notes.begin(), notes.end());
   std::cout << tt::FormatText(report, o.top);
+  std::string comparison;
+  if (!o.before.empty()) {
+    std::string before_text;
+    if (!ReadFile(FromUser(o.before), &before_text)) {
+      std::cerr << "test_timing: cannot read " << o.before << "\n";
+      return 1;
+    }
+    auto before = tt::ParseBuildEvents(before_text);
+    if (!before.ok()) {
+      std::cerr << "test_timing: " << o.before << ": " << before.status().message() << "\n";
+      return 1;
+    }
+    std::vector<std::string> before_notes;
+    comparison = tt::FormatImbalanceChange(
+        tt::Analyze(*before, ReadCases(*before, &before_notes), o.jobs), report);
+    std::cout << comparison;
+  }
 
   bool ok = true;
   if (!o.html.empty())
-    ok = WriteFile(FromUser(o.html), tt::RenderHtml(*events, report, o.top)) && ok;
+    ok = WriteFile(FromUser(o.html), tt::RenderHtml(*events, report, o.top, comparison)) && ok;
   if (o.write_manifest) {
     if (cases.empty()) {
       std::cerr << "test_timing: no test.xml was readable; not writing a manifest\n";

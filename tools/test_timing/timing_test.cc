@@ -238,6 +238,19 @@ TEST_F(AnalyzeTest, ManifestUsesTheLastAttemptAndLeavesOutSkippedCases) {
   EXPECT_THAT(text, Not(HasSubstr("B.Disabled")));
 }
 
+TEST_F(AnalyzeTest, ImbalanceChangeListsTargetsShardedInEitherRun) {
+  Report before = Analyze(events_, cases_, 0);
+  auto after_events = ParseBuildEvents(Event("//a:t", 1, 1000, 400) + Event("//a:t", 2, 1000, 380) +
+                                       Event("//b:t", 1, 1200, 1000));
+  ASSERT_TRUE(after_events.ok());
+  const std::string text = FormatImbalanceChange(before, Analyze(*after_events, {}, 2));
+  EXPECT_THAT(text, HasSubstr("//a:t"));
+  EXPECT_THAT(text, HasSubstr("before 1.50 (600 / 200 ms)"));
+  EXPECT_THAT(text, HasSubstr("after 1.03 (400 / 380 ms)"));
+  EXPECT_THAT(text, Not(HasSubstr("//b:t")));
+  EXPECT_EQ(FormatImbalanceChange(Report{}, Report{}), "");
+}
+
 TEST(ShardCountForTest, ShardsOnlyWhenEachShardCarriesEnoughWork) {
   // Fixed cost 100 ms, each shard must carry 4x that.
   EXPECT_EQ(ShardCountFor(0, 100, 4, 2), 1);
