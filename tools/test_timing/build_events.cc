@@ -137,7 +137,9 @@ absl::Status ParseEvent(const json::object& event, BuildEvents* out, int* jobs, 
           if (!o.is_object())
             return absl::InvalidArgumentError("testActionOutput entry is not an object");
           Fields f(o.get_object(), &error);
-          if (f.String("name") == "test.xml") t.xml_path = FileUriToPath(f.String("uri"));
+          const std::string name = f.String("name");
+          if (name == "test.xml") t.xml_path = FileUriToPath(f.String("uri"));
+          if (name == "test.log") t.log_path = FileUriToPath(f.String("uri"));
         }
       }
     }

@@ -24,6 +24,7 @@ struct TestAction {
   int64_t start_ms = 0;          // epoch millis
   int64_t duration_ms = 0;
   std::string xml_path;  // local path of test.xml; empty when not a file:// URI
+  std::string log_path;  // local path of test.log; likewise
 };
 
 // Bazel's closing "N processes: X remote cache hit, Y internal, Z linux-sandbox." line.
