@@ -11,7 +11,12 @@ namespace marketpipe::flakes {
 
 std::vector<CaseStats> Tally(const std::vector<ShardRun>& runs) {
   std::map<std::pair<std::string, std::string>, CaseStats> by_case;
-  for (const ShardRun& run : runs) {
+  std::vector<const ShardRun*> ordered;
+  for (const ShardRun& run : runs) ordered.push_back(&run);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const ShardRun* a, const ShardRun* b) { return a->run < b->run; });
+  for (const ShardRun* run_ptr : ordered) {
+    const ShardRun& run = *run_ptr;
     for (const test_timing::CaseResult& c : run.cases) {
       if (c.skipped) continue;
       CaseStats& s = by_case[{run.label, c.name}];
@@ -53,6 +58,10 @@ std::string FormatReport(const std::vector<CaseStats>& stats, int runs) {
     std::string seeds;
     for (const std::string& f : s.failing_seeds) seeds += (seeds.empty() ? "" : ", ") + f;
     absl::StrAppend(&out, "         failed in: ", seeds, "\n");
+    if (s.flaky() && !s.failing_seeds.empty()) {
+      absl::StrAppend(&out, "         replay one: bazel test ", s.label,
+                      " --test_arg=--gtest_shuffle --test_arg=--gtest_random_seed=SEED\n");
+    }
   }
   absl::StrAppendFormat(
       &out, "%d case(s) over %d run(s) each: %d flaky, %d failing every time, %d stable\n",

@@ -15,8 +15,8 @@ TEST(TallyTest, CountsRunsAndFailuresPerCaseAcrossShardsAndRuns) {
   std::vector<ShardRun> runs = {
       {"//a:t", 1, "11", {Pass("A.Stable"), Fail("A.Flaky")}},
       {"//a:t", 2, "22", {Pass("A.Stable"), Pass("A.Flaky")}},
-      {"//a:t", 3, "", {Pass("A.Stable"), Fail("A.Flaky"), {"A.Off", 0, false, true}}},
       {"//b:t", 1, "44", {Fail("B.Broken")}},
+      {"//a:t", 3, "", {Pass("A.Stable"), Fail("A.Flaky"), {"A.Off", 0, false, true}}},
       {"//b:t", 2, "55", {Fail("B.Broken")}},
   };
   std::vector<CaseStats> stats = Tally(runs);
