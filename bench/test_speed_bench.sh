@@ -22,6 +22,7 @@ fi
 flags=(--config=fast "$@")
 
 now() { date +%s.%N; }
+calc() { awk "BEGIN { print $* }"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # Wall seconds of one bazel test command (output kept in $work/last.log).
 timed_test() {
@@ -33,7 +34,7 @@ timed_test() {
     exit 1
   }
   t1=$(now)
-  echo "$t1 - $t0" | bc -l
+  calc "$t1 - $t0"
 }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/marketpipe-test-bench.XXXXXX")"
@@ -64,7 +65,7 @@ sequential_once() {
     }
   done
   t1=$(now)
-  echo "$t1 - $t0" | bc -l
+  calc "$t1 - $t0"
 }
 mkdir -p "$work/tmp"
 sequential_once >/dev/null # warm the page cache
@@ -91,9 +92,9 @@ printf '%-44s %8.2f s\n' "in-process, sequential (${#targets[@]} binaries)" "$se
 printf '%-44s %8.2f s\n' "bazel test, 1 test job" "$one_s"
 printf '%-44s %8.2f s\n' "bazel test, 2 test jobs" "$two_s"
 printf '%-44s %8.2f s\n' "bazel test, no-op (all cached)" "$noop_s"
-printf '%-44s %8.2fx\n' "2 jobs vs 1 job (wall)" "$(echo "$one_s / $two_s" | bc -l)"
-printf '%-44s %8.2fx\n' "2 jobs vs 1 job (wall - no-op)" "$(echo "($one_s - $noop_s) / ($two_s - $noop_s)" | bc -l)"
+printf '%-44s %8.2fx\n' "2 jobs vs 1 job (wall)" "$(calc "$one_s / $two_s")"
+printf '%-44s %8.2fx\n' "2 jobs vs 1 job (wall - no-op)" "$(calc "($one_s - $noop_s) / ($two_s - $noop_s)")"
 printf '%-44s %7.0f %%\n' "parallel efficiency seq / (2 x (wall2 - no-op))" \
-  "$(echo "100 * $seq_s / (2 * ($two_s - $noop_s))" | bc -l)"
+  "$(calc "100 * $seq_s / (2 * ($two_s - $noop_s))")"
 printf '%-44s %7.0f ms\n' "fixed cost per test action: (wall1-noop-seq)/$shard_actions" \
-  "$(echo "1000 * ($one_s - $noop_s - $seq_s) / $shard_actions" | bc -l)"
+  "$(calc "1000 * ($one_s - $noop_s - $seq_s) / $shard_actions")"

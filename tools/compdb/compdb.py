@@ -24,7 +24,9 @@ def compile_commands(aquery_json, execroot):
             continue
         args = action.get("arguments", [])
         source = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-c"), None)
-        if source is None:
+        # Bazel's own helpers and host-configuration (tool) builds are not what an editor opens.
+        if source is None or source.startswith("external/bazel_tools/") or any(
+                a.startswith("bazel-out/host/") for a in args):
             continue
         entries.append({"directory": execroot, "arguments": args, "file": source})
     entries.sort(key=lambda e: e["file"])
