@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How much of the machine `bazel test` turns into test work, side by side in one run:
-#   - the fast test binaries run by hand one after another, in-process (no Bazel, no sandbox,
-#     no supervisor child): the work itself;
+#   - the fast test binaries run by hand one after another (no Bazel, no sandbox, no
+#     test-setup; the test main as it is, supervisor child included): the work itself;
 #   - `bazel test --config=fast --nocache_test_results` with 1 and with 2 local test jobs;
 #   - the no-op `bazel test --config=fast` (everything cached): Bazel's fixed cost per command;
 #   - parallel efficiency = sequential / (2 x (wall with 2 jobs - no-op)).
@@ -44,23 +44,26 @@ trap 'rm -rf "$work"' EXIT
 mapfile -t targets < <(./bazelw query --noshow_progress \
   'tests(//...) except attr(tags, "\b(slow|integration|flaky|manual)\b", tests(//...))' 2>/dev/null)
 echo "bench: ${#targets[@]} test targets (--config=fast); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-./bazelw build "${flags[@]}" "${targets[@]}" >"$work/build.log" 2>&1 || {
-  tail -n 20 "$work/build.log"
+# Build (and run once) with the same flags as the timed runs (--config=fast is a test config).
+./bazelw test "${flags[@]}" "${targets[@]}" >"$work/build.log" 2>&1 || {
+  tail -n 20 "$work/build.log" >&2
   exit 1
 }
 
 # In-process, one binary after another, from its runfiles tree as Bazel would start it.
 sequential_once() {
-  local t0 t1 label pkg name
+  local t0 t1 label pkg name runfiles
   t0=$(now)
   for label in "${targets[@]}"; do
     pkg="${label#//}"
     pkg="${pkg%%:*}"
     name="${label##*:}"
-    (cd "bazel-bin/$pkg/$name.runfiles/marketpipe" && TEST_TARGET="$label" MP_TEST_NO_SUPERVISOR=1 \
-      TEST_TMPDIR="$work/tmp" "./$pkg/$name" >"$work/seq.log" 2>&1) || {
-      tail -n 20 "$work/seq.log"
-      echo "bench: $label failed when run by hand"
+    runfiles="$repo/bazel-bin/$pkg/$name.runfiles"
+    (cd "$runfiles/marketpipe" && TEST_TARGET="$label" TEST_SRCDIR="$runfiles" \
+      RUNFILES_DIR="$runfiles" TEST_WORKSPACE=marketpipe TEST_TMPDIR="$work/tmp" \
+      "./$pkg/$name" >"$work/seq.log" 2>&1) || {
+      tail -n 20 "$work/seq.log" >&2
+      echo "bench: $label failed when run by hand" >&2
       exit 1
     }
   done
@@ -88,7 +91,7 @@ noop_s=$(for _ in $(seq "$reps"); do timed_test; done | median)
 
 echo
 echo "bazel flags: ${flags[*]}   (median of $reps runs; last run: $actions)"
-printf '%-44s %8.2f s\n' "in-process, sequential (${#targets[@]} binaries)" "$seq_s"
+printf '%-44s %8.2f s\n' "by hand, sequential (${#targets[@]} binaries)" "$seq_s"
 printf '%-44s %8.2f s\n' "bazel test, 1 test job" "$one_s"
 printf '%-44s %8.2f s\n' "bazel test, 2 test jobs" "$two_s"
 printf '%-44s %8.2f s\n' "bazel test, no-op (all cached)" "$noop_s"
