@@ -1,10 +1,13 @@
 #include "marketpipe/cli/app.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_join.h"
 #include "marketpipe/cli/commands.h"
 #include "marketpipe/cli/inputs.h"
 
@@ -113,6 +116,15 @@ int RunApp(int argc, char** argv) {
       app.add_subcommand("providers", "List the providers and what each needs");
   providers_cmd->callback([&] { run = [] { return RunProviders(); }; });
 
+  // CLI11 would only say "A subcommand is required"; name the word it did not know.
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    return ReportError(std::string("unknown subcommand \"") + argv[1] +
+                           "\" (allowed: " + absl::StrJoin(names, ", ") + ")",
+                       kExitInputError);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
