@@ -8,7 +8,7 @@ Prints one line:
 
 Actions: Bazel's closing "N processes: X remote cache hit, Y internal, Z linux-sandbox." line
 (carried in the file's progress events); internal actions (symlinks, runfiles trees) never touch
-a cache and are left out. Test results: each test attempt's executionInfo.cachedRemotely
+a cache and are left out. With --disk_cache also set, Bazel counts its hits as remote too. Test results: each test attempt's executionInfo.cachedRemotely
 (results Bazel already held in memory, cachedLocally, are left out: no cache was asked).
 Exit status 1 when the file has neither figure.
 """

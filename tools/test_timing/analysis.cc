@@ -41,13 +41,21 @@ Report Analyze(const BuildEvents& events,
   }
 
   std::vector<double> overheads;
-  int64_t first_start = INT64_MAX, last_end = INT64_MIN;
+  // Wall time = the time during which at least one test action ran (the union of their
+  // intervals), so compiles between tests in a cold build do not count as idle test jobs.
+  std::vector<std::pair<int64_t, int64_t>> intervals;
   for (const TestAction& a : events.tests) {
     // Every executed attempt (retries included) occupied a job.
     if (a.cached_locally || a.cached_remotely) continue;
     r.test_busy_ms += a.duration_ms;
-    first_start = std::min(first_start, a.start_ms);
-    last_end = std::max(last_end, a.start_ms + a.duration_ms);
+    intervals.push_back({a.start_ms, a.start_ms + a.duration_ms});
+  }
+  std::sort(intervals.begin(), intervals.end());
+  int64_t covered_until = INT64_MIN;
+  for (const auto& [start, end] : intervals) {
+    const int64_t from = std::max(start, covered_until);
+    if (end > from) r.test_wall_ms += static_cast<double>(end - from);
+    covered_until = std::max(covered_until, end);
   }
   std::map<std::string, std::vector<const TestAction*>> by_label;
   for (const auto& [key, action] : last) by_label[action->label].push_back(action);
@@ -90,10 +98,7 @@ Report Analyze(const BuildEvents& events,
   std::stable_sort(r.cases.begin(), r.cases.end(),
                    [](const SlowCase& a, const SlowCase& b) { return a.millis > b.millis; });
   if (!overheads.empty()) r.shard_overhead_ms = Median(overheads);
-  if (last_end > first_start) {
-    r.test_wall_ms = static_cast<double>(last_end - first_start);
-    if (r.jobs > 0) r.efficiency = r.test_busy_ms / (r.test_wall_ms * r.jobs);
-  }
+  if (r.test_wall_ms > 0 && r.jobs > 0) r.efficiency = r.test_busy_ms / (r.test_wall_ms * r.jobs);
   return r;
 }
 
@@ -139,9 +144,10 @@ std::string FormatText(const Report& r, int top) {
   }
   if (!any) absl::StrAppend(&out, "  (no sharded target)\n");
   if (r.test_wall_ms > 0) {
-    absl::StrAppendFormat(
-        &out, "Parallel efficiency: %.0f%% (%.1f s of test actions / (%.1f s wall x %d jobs))\n",
-        100 * r.efficiency, r.test_busy_ms / 1000, r.test_wall_ms / 1000, r.jobs);
+    absl::StrAppendFormat(&out,
+                          "Parallel efficiency: %.0f%% (%.1f s of test actions / (%.1f s with "
+                          "tests running x %d jobs))\n",
+                          100 * r.efficiency, r.test_busy_ms / 1000, r.test_wall_ms / 1000, r.jobs);
   } else {
     absl::StrAppend(&out, "Parallel efficiency: no test action ran (all results cached)\n");
   }

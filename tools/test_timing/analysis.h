@@ -36,7 +36,7 @@ struct Report {
   std::vector<TargetTiming> targets;  // slowest first
   std::vector<SlowCase> cases;        // slowest first
   // Parallel efficiency: sum of executed test action time / (test wall time x jobs), where the
-  // wall time runs from the first executed test action's start to the last one's end.
+  // test wall time is the time during which at least one test action ran.
   int jobs = 0;
   double test_wall_ms = 0;
   double test_busy_ms = 0;

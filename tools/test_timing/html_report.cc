@@ -89,7 +89,7 @@ std::string RenderHtml(const BuildEvents& events, const Report& report, int top,
   if (report.test_wall_ms > 0) {
     absl::StrAppendFormat(&out,
                           "<tr><th>parallel efficiency</th><td>%.0f%% (%.1f s of test actions / "
-                          "(%.1f s wall &times; %d jobs))</td></tr>",
+                          "(%.1f s with tests running &times; %d jobs))</td></tr>",
                           100 * report.efficiency, report.test_busy_ms / 1000,
                           report.test_wall_ms / 1000, report.jobs);
   }

@@ -200,6 +200,15 @@ TEST_F(AnalyzeTest, EfficiencyIsBusyTimeOverWallTimesJobs) {
   EXPECT_DOUBLE_EQ(Analyze(events_, cases_, 3).efficiency, 0.5);
 }
 
+TEST(AnalyzeWallTest, TimeWithoutAnyTestRunningIsNotTestWallTime) {
+  // Two tests 10 s apart (compiles in between): wall = 1000 + 500 ms, not 10.5 s.
+  auto events = ParseBuildEvents(Event("//a:t", 1, 0, 1000) + Event("//b:t", 1, 10000, 500));
+  ASSERT_TRUE(events.ok());
+  Report r = Analyze(*events, {}, 2);
+  EXPECT_DOUBLE_EQ(r.test_wall_ms, 1500);
+  EXPECT_DOUBLE_EQ(r.efficiency, 0.5);
+}
+
 TEST_F(AnalyzeTest, ShardOverheadIsTheMedianOfActionMinusCaseTime) {
   Report r = Analyze(events_, cases_, 0);
   // 600-550 = 50, 200-100 = 100, 1000-900 = 100.
