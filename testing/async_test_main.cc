@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "testing/case_list.h"
 #include "testing/environment.h"
 #include "testing/kit_internal.h"
 #include "testing/sharding.h"
@@ -177,22 +178,12 @@ int main(int argc, char** argv) {
     if (!touch) Die(std::string("cannot touch TEST_SHARD_STATUS_FILE ") + status);
   }
 
-  // Every case the user's filter selects, in declaration order (disabled ones are left to gtest).
-  const std::string user_filter = GTEST_FLAG_GET(filter);
+  // The cases GoogleTest itself selects (filter, DISABLED_ rules, shuffle), in its order.
+  const testing::kit_internal::CaseSelection selection =
+      testing::kit_internal::SelectCasesLikeGoogleTest();
   std::vector<std::string> cases;
+  for (const auto& c : selection.cases) cases.push_back(c.full_name());
   testing::UnitTest& unit = *testing::UnitTest::GetInstance();
-  for (int s = 0; s < unit.total_test_suite_count(); ++s) {
-    const testing::TestSuite& suite = *unit.GetTestSuite(s);
-    for (int t = 0; t < suite.total_test_count(); ++t) {
-      const testing::TestInfo& info = *suite.GetTestInfo(t);
-      std::string name = std::string(suite.name()) + "." + info.name();
-      if (std::strncmp(suite.name(), "DISABLED_", 9) == 0 ||
-          std::strncmp(info.name(), "DISABLED_", 9) == 0) {
-        continue;
-      }
-      if (testing::sharding::MatchesFilter(name, user_filter)) cases.push_back(std::move(name));
-    }
-  }
 
   testing::sharding::Timings timings;
   std::string partition = "round-robin";
@@ -275,6 +266,8 @@ int main(int argc, char** argv) {
     std::snprintf(timeout_arg, sizeof timeout_arg, "--mp_case_timeout=%.3f",
                   budget.count() / 1000.0);
     request.args.push_back(timeout_arg);
+    // Under --gtest_shuffle the child reuses the seed this selection used.
+    request.args.push_back("--gtest_random_seed=" + std::to_string(selection.random_seed));
     request.cases = mine;
     if (xml_path) request.xml_output = output.substr(4);
     const char* tmp =

@@ -19,43 +19,7 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   }
 }
 
-bool Glob(std::string_view pattern, std::string_view name) {
-  // Iterative wildcard match with backtracking on the last '*'.
-  size_t p = 0, n = 0, star = std::string_view::npos, mark = 0;
-  while (n < name.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
-      ++p;
-      ++n;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = n;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      n = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-bool AnyGlob(std::string_view patterns, std::string_view name) {
-  for (std::string_view p : Split(patterns, ':')) {
-    if (!p.empty() && Glob(p, name)) return true;
-  }
-  return false;
-}
-
 }  // namespace
-
-bool MatchesFilter(std::string_view name, std::string_view filter) {
-  size_t dash = filter.find('-');
-  std::string_view positive = filter.substr(0, dash);
-  std::string_view negative = dash == std::string_view::npos ? "" : filter.substr(dash + 1);
-  if (positive.empty()) positive = "*";
-  return AnyGlob(positive, name) && !AnyGlob(negative, name);
-}
 
 bool ParseManifest(std::string_view text, std::string_view target, Timings* out,
                    std::string* error) {

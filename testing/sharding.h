@@ -31,9 +31,6 @@ bool ParseManifest(std::string_view text, std::string_view target, Timings* out,
 std::vector<std::string> CasesForShard(const std::vector<std::string>& cases, int index, int total,
                                        const Timings* timings);
 
-// gtest filter semantics: "pos1:pos2-neg1:neg2" with * and ? wildcards.
-bool MatchesFilter(std::string_view name, std::string_view filter);
-
 }  // namespace testing::sharding
 
 #endif  // TESTING_SHARDING_H_

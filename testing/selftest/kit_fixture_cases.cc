@@ -40,6 +40,13 @@ FIXTURE_CASE(10)
 FIXTURE_CASE(11)
 FIXTURE_CASE(12)
 
+// GoogleTest's DISABLED_ rules, including a parameterized suite whose instantiation makes the
+// suite name "P/DISABLED_Param".
+TEST(DisabledRules, DISABLED_Case) { Report("RAN"); }
+class DISABLED_Param : public ::testing::TestWithParam<int> {};
+TEST_P(DISABLED_Param, Case) { Report("RAN"); }
+INSTANTIATE_TEST_SUITE_P(P, DISABLED_Param, ::testing::Values(1, 2));
+
 TEST(Names, Print) {
   const int count =
       std::getenv("MP_FIXTURE_NAMES") ? std::atoi(std::getenv("MP_FIXTURE_NAMES")) : 0;

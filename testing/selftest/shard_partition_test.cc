@@ -117,6 +117,63 @@ TEST(ShardPartitionTest, MalformedManifestIsAClearError) {
   EXPECT_NE(r.output.find("fast"), std::string::npos) << r.output;
 }
 
+std::vector<std::string> Ran(const std::string& output) {
+  std::vector<std::string> ran;
+  std::regex line(R"(RAN (\S+) worker=)");
+  for (std::sregex_iterator it(output.begin(), output.end(), line), end; it != end; ++it) {
+    ran.push_back((*it)[1]);
+  }
+  return ran;
+}
+
+// Regression: "P/DISABLED_Param" used to be selected by the kit, never run by GoogleTest, and
+// the target failed with "test process died before its first case".
+TEST(ShardPartitionTest, DisabledCasesAreLeftOutAsGoogleTestDoes) {
+  for (int total : {1, 2}) {
+    std::vector<std::string> ran;
+    for (int index = 0; index < total; ++index) {
+      ChildResult r = RunChild(
+          {RunfilesPath(kFixture), "--gtest_filter=Cases.C00:DisabledRules.*:P/DISABLED_Param.*"},
+          {{"TEST_TOTAL_SHARDS", std::to_string(total)},
+           {"TEST_SHARD_INDEX", std::to_string(index)}});
+      EXPECT_EQ(r.exit_code, 0) << r.output;
+      for (auto& c : Ran(r.output)) ran.push_back(c);
+    }
+    EXPECT_EQ(ran, std::vector<std::string>{"Cases.C00"}) << total << " shard(s)";
+  }
+}
+
+TEST(ShardPartitionTest, AlsoRunDisabledTestsRunsThemAcrossShards) {
+  std::multiset<std::string> ran;
+  for (int index = 0; index < 2; ++index) {
+    ChildResult r =
+        RunChild({RunfilesPath(kFixture), "--gtest_also_run_disabled_tests",
+                  "--gtest_filter=DisabledRules.*:P/DISABLED_Param.*"},
+                 {{"TEST_TOTAL_SHARDS", "2"}, {"TEST_SHARD_INDEX", std::to_string(index)}});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    for (auto& c : Ran(r.output)) ran.insert(c);
+  }
+  EXPECT_EQ(ran,
+            (std::multiset<std::string>{"DisabledRules.DISABLED_Case", "P/DISABLED_Param.Case/0",
+                                        "P/DISABLED_Param.Case/1"}));
+}
+
+TEST(ShardPartitionTest, ShuffledShardsAreDisjointAndComplete) {
+  for (const char* seed : {"1", "7", "12345"}) {
+    std::multiset<std::string> ran;
+    for (int index = 0; index < 3; ++index) {
+      ChildResult r =
+          RunChild({RunfilesPath(kFixture), "--gtest_filter=Cases.*", "--gtest_shuffle",
+                    std::string("--gtest_random_seed=") + seed},
+                   {{"TEST_TOTAL_SHARDS", "3"}, {"TEST_SHARD_INDEX", std::to_string(index)}});
+      EXPECT_EQ(r.exit_code, 0) << r.output;
+      for (auto& c : Ran(r.output)) ran.insert(c);
+    }
+    EXPECT_EQ(std::set<std::string>(ran.begin(), ran.end()), AllCases()) << "seed " << seed;
+    EXPECT_EQ(ran.size(), AllCases().size()) << "seed " << seed;
+  }
+}
+
 TEST(ShardPartitionTest, UnshardedRunPrintsMainWorker) {
   ChildResult r = RunChild({RunfilesPath(kFixture), "--gtest_filter=Cases.C00"}, {});
   EXPECT_EQ(r.exit_code, 0) << r.output;

@@ -56,15 +56,5 @@ TEST(ShardingTest, ManifestRejectsMalformedLinesByNumber) {
   }
 }
 
-TEST(ShardingTest, FilterFollowsGtestSemantics) {
-  EXPECT_TRUE(MatchesFilter("A.b", ""));
-  EXPECT_TRUE(MatchesFilter("A.b", "*"));
-  EXPECT_TRUE(MatchesFilter("A.b", "B.*:A.*"));
-  EXPECT_FALSE(MatchesFilter("A.b", "A.*-A.b"));
-  EXPECT_TRUE(MatchesFilter("A.bc", "-A.b"));
-  EXPECT_TRUE(MatchesFilter("A.b", "A.?"));
-  EXPECT_FALSE(MatchesFilter("A.bc", "A.?"));
-}
-
 }  // namespace
 }  // namespace testing::sharding
