@@ -1,41 +1,13 @@
 #include "testing/async_test.h"
 
-#include <atomic>
-#include <mutex>
 #include <sstream>
 
 #include "testing/environment.h"
 #include "testing/kit_internal.h"
 
 namespace testing {
-namespace kit_internal {
-namespace {
 
-std::atomic<int64_t> case_budget_ms{60'000};
-std::mutex describer_mu;
-PendingDescriber* describer = nullptr;
-
-}  // namespace
-
-void SetCaseBudget(std::chrono::milliseconds budget) { case_budget_ms = budget.count(); }
-
-void SetPendingDescriber(PendingDescriber d) {
-  std::lock_guard<std::mutex> lock(describer_mu);
-  delete describer;
-  describer = d ? new PendingDescriber(std::move(d)) : nullptr;
-}
-
-std::vector<std::string> DescribePendingWork() {
-  std::lock_guard<std::mutex> lock(describer_mu);
-  if (!describer) return {};
-  return (*describer)();
-}
-
-}  // namespace kit_internal
-
-std::chrono::milliseconds CaseBudget() {
-  return std::chrono::milliseconds(kit_internal::case_budget_ms.load());
-}
+std::chrono::milliseconds CaseBudget() { return kit_internal::GetCaseBudget(); }
 
 namespace {
 
@@ -49,6 +21,7 @@ std::string JoinLines(const std::vector<std::string>& lines) {
 }  // namespace
 
 AsyncTest::AsyncTest() {
+  time_.RunHandlersOn(io_);
   kit_internal::SetPendingDescriber([this] { return time_.DescribePending(); });
 }
 

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "testing/kit_internal.h"
+
 namespace testing {
 namespace {
 
@@ -82,19 +84,13 @@ std::string CurrentCaseName() {
   return std::string(info->test_suite_name()) + "." + info->name();
 }
 
-namespace kit_internal {
-// Bumped by the test main's listener at every case start (including --gtest_repeat runs).
-std::atomic<uint64_t> case_generation{0};
-void NoteCaseStarted() { case_generation.fetch_add(1); }
-}  // namespace kit_internal
-
 std::string CaseTempDir() {
   static std::mutex mu;
   static uint64_t dir_generation = ~uint64_t{0};
   static std::filesystem::path dir;
   static int counter = 0;
   std::lock_guard<std::mutex> lock(mu);
-  const uint64_t generation = kit_internal::case_generation.load();
+  const uint64_t generation = kit_internal::CaseGeneration();
   if (generation == dir_generation && std::filesystem::exists(dir)) return dir.string();
   std::string case_name = CurrentCaseName();
   if (case_name.empty()) case_name = "no_case";

@@ -4,6 +4,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
@@ -111,6 +112,12 @@ void VirtualTimeSource::FireDue() {
   }
 }
 
+void VirtualTimeSource::RunReady() {
+  if (!io_ || io_->get_executor().running_in_this_thread()) return;
+  if (io_->stopped()) io_->restart();
+  io_->poll();
+}
+
 void VirtualTimeSource::Advance(Duration d) {
   if (d < Duration::zero()) d = Duration::zero();
   Duration target;
@@ -118,8 +125,8 @@ void VirtualTimeSource::Advance(Duration d) {
     std::lock_guard<std::mutex> lock(mu_);
     target = SaturatingAdd(now_, d);
   }
-  // Step through intermediate deadlines so Now() inside each completion reads its own deadline
-  // order; completions are posted, so they all observe the clock after this call returns.
+  // Work that is ready now runs at the current time, before the clock moves.
+  RunReady();
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -131,8 +138,9 @@ void VirtualTimeSource::Advance(Duration d) {
       now_ = it->first.first;
     }
     FireDue();
+    // The handlers run now, reading this deadline; what they arm is seen by the next turn.
+    RunReady();
   }
-  FireDue();
 }
 
 bool VirtualTimeSource::AdvanceToNextTimer() {
@@ -142,6 +150,7 @@ bool VirtualTimeSource::AdvanceToNextTimer() {
     if (timers_.begin()->first.first > now_) now_ = timers_.begin()->first.first;
   }
   FireDue();
+  RunReady();
   return true;
 }
 

@@ -12,15 +12,26 @@
 
 #include "marketpipe/time/time_source.h"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace testing {
 
 // A TimeSource whose clock moves only when told to. Waits cost no real time: a 60 s rate-limit
 // window is a map insertion and a jump. Timers due at the same instant fire in the order they
 // were created. Fired and cancelled waits complete by posting to the waiter's executor.
 //
+// Time passes as it would in real life (like Tokio's time::advance or Envoy's
+// advanceTimeWait): with an io_context attached (RunHandlersOn; AsyncTest does it), Advance(d)
+// stops at every deadline on the way, sets the clock to it and runs the io_context's ready
+// handlers before going on. So a 1 s ticker advanced by 10 s fires 10 times, Now() inside a
+// handler reads that handler's own deadline, and timers armed by handlers on the way fire too
+// when they fall due before the end. Without an attached io_context completions are only posted.
+//
 // AsyncTest::RunAsync auto-advances it: whenever the io_context has nothing runnable and no
 // ExternalWait is alive, the clock jumps to the earliest pending timer (like a paused Tokio
-// clock). Outside RunAsync, call Advance()/AdvanceToNextTimer() and then poll the io_context.
+// clock).
 //
 // Not thread-safe beyond its own bookkeeping: use it from the thread running the io_context.
 class VirtualTimeSource final : public marketpipe::TimeSource {
@@ -34,9 +45,15 @@ class VirtualTimeSource final : public marketpipe::TimeSource {
   int64_t UnixNanos() const override;
   boost::asio::awaitable<void> SleepFor(Duration d) override;
 
-  // Moves the clock forward by `d`, firing (posting) every timer due on the way, in order.
+  // Advance and AdvanceToNextTimer run the ready handlers of `io` at each deadline (see above).
+  // `io` must outlive this source's use. Called from a handler running on `io`, they only post.
+  void RunHandlersOn(boost::asio::io_context& io) { io_ = &io; }
+
+  // Moves the clock forward by `d`, stopping at each deadline on the way (including deadlines
+  // of timers armed by the handlers that run), firing its timers and running ready handlers.
   void Advance(Duration d);
-  // Jumps to the earliest pending timer and fires all timers due then. False if none pending.
+  // Jumps to the earliest pending timer, fires all timers due then and runs ready handlers.
+  // False if none is pending.
   bool AdvanceToNextTimer();
   // Completes every pending wait with operation_aborted (posted). Used at case teardown so no
   // coroutine frame outlives its io_context.
@@ -56,6 +73,8 @@ class VirtualTimeSource final : public marketpipe::TimeSource {
   void BeginExternalWait(std::string what, const void* token) override;
   void EndExternalWait(const void* token) override;
   void FireDue();
+  // Runs io_'s ready handlers unless called from one of them (io_context forbids nesting).
+  void RunReady();
 
   mutable std::mutex mu_;
   Duration now_{0};
@@ -64,6 +83,7 @@ class VirtualTimeSource final : public marketpipe::TimeSource {
   // (deadline, creation sequence) -> waiter: same-deadline timers fire in creation order.
   std::map<std::pair<Duration, uint64_t>, std::shared_ptr<Waiter>> timers_;
   std::map<const void*, std::string> external_;
+  boost::asio::io_context* io_ = nullptr;
 };
 
 }  // namespace testing

@@ -87,6 +87,13 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& cwd, int st
       dup2(out_fd, STDERR_FILENO) < 0 || chdir(cwd.c_str()) != 0) {
     _exit(126);
   }
+  // The server inherits stdio only, whatever else the test process has open (pipes of other
+  // children, sockets opened without O_CLOEXEC). close_range is a plain system call.
+  close_range(3, ~0U, 0);
+  // Nothing blocked: the kit's test child blocks SIGUSR1, which PostgreSQL relies on.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   execv(args[0], args.data());
   _exit(127);
 }

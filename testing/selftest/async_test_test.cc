@@ -28,7 +28,20 @@ TEST_F(AsyncTestTest, RunAsyncRethrowsTheException) {
                std::runtime_error);
 }
 
-TEST_F(AsyncTestTest, EachCaseGetsAFreshClock) { EXPECT_EQ(time().elapsed(), 0s); }
+// GoogleTest builds a fresh fixture per case; this checks the clock and io_context belong to
+// the fixture object (not to something shared across fixtures, such as a static).
+TEST_F(AsyncTestTest, EachCaseGetsAFreshClock) {
+  struct AnotherCase : AsyncTest {
+    void TestBody() override {}
+    using AsyncTest::io;
+    using AsyncTest::time;
+  };
+  time().Advance(1h);
+  AnotherCase next;
+  EXPECT_EQ(next.time().elapsed(), 0s);
+  EXPECT_NE(&next.io(), &io());
+  EXPECT_EQ(time().elapsed(), 1h);
+}
 
 TEST_F(AsyncTestTest, RunAsyncUsesTheFixtureIoContext) {
   RunAsync([&]() -> awaitable<void> {

@@ -39,13 +39,23 @@ TEST(EnvironmentTest, TempDirExistsIsStableWithinACaseAndEmpty) {
 }
 
 TEST(EnvironmentTest, TempDirDiffersBetweenCases) {
-  static std::string previous;
-  for (int i = 0; i < 2; ++i) {
-    // The sibling case above left a file in its own directory; ours is fresh.
-    EXPECT_TRUE(std::filesystem::is_empty(CaseTempDir()));
+  // Two cases of one process (and the same two again under --gtest_repeat): each gets its own
+  // empty directory although the one before left a file in its own.
+  selftest::ChildResult r =
+      selftest::RunChild({selftest::RunfilesPath("testing/selftest/kit_fixture_cases"),
+                          "--gtest_filter=TempDirs.*", "--gtest_repeat=2"},
+                         {});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::regex line(R"(TEMPDIR (\S+) empty=(\d))");
+  std::set<std::string> dirs;
+  int reports = 0;
+  for (std::sregex_iterator it(r.output.begin(), r.output.end(), line), end; it != end; ++it) {
+    dirs.insert((*it)[1]);
+    EXPECT_EQ((*it)[2], "1") << (*it)[1] << " was not empty\n" << r.output;
+    ++reports;
   }
-  EXPECT_NE(CaseTempDir(), previous);
-  previous = CaseTempDir();
+  EXPECT_EQ(reports, 4) << r.output;
+  EXPECT_EQ(dirs.size(), 4u) << r.output;
 }
 
 TEST(EnvironmentTest, UniqueNameIsASqlIdentifierEvenFromHostilePrefixes) {

@@ -10,6 +10,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -46,6 +48,15 @@ TEST(DisabledRules, DISABLED_Case) { Report("RAN"); }
 class DISABLED_Param : public ::testing::TestWithParam<int> {};
 TEST_P(DISABLED_Param, Case) { Report("RAN"); }
 INSTANTIATE_TEST_SUITE_P(P, DISABLED_Param, ::testing::Values(1, 2));
+
+// Each case reports its CaseTempDir, whether it was empty, and leaves a file behind.
+void ReportTempDir() {
+  const std::string dir = testing::CaseTempDir();
+  std::printf("TEMPDIR %s empty=%d\n", dir.c_str(), std::filesystem::is_empty(dir) ? 1 : 0);
+  std::ofstream(dir + "/left-behind") << "x";
+}
+TEST(TempDirs, First) { ReportTempDir(); }
+TEST(TempDirs, Second) { ReportTempDir(); }
 
 TEST(Names, Print) {
   const int count =
@@ -137,5 +148,35 @@ TEST_F(Misbehaving, Crashes) {
 }
 
 TEST_F(Misbehaving, RunsAfterTheStuckOne) { Report("RAN"); }
+
+// Blocks forever in SetUpTestSuite: the supervisor fails both cases by name.
+class HangsInSuiteSetUp : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::printf("IN SetUpTestSuite of HangsInSuiteSetUp\n");
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    char byte;
+    (void)!read(fds[0], &byte, 1);
+  }
+};
+TEST_F(HangsInSuiteSetUp, First) { Report("RAN"); }
+TEST_F(HangsInSuiteSetUp, Second) { Report("RAN"); }
+
+// A suite whose middle case crashes: its cases run in two processes, the report still has one
+// <testsuite name="Split">.
+TEST(Split, A) { Report("RAN"); }
+TEST(Split, Crashes) {
+  std::printf("unflushed output of Split.Crashes ");  // no newline: line buffering must flush it
+  std::fflush(stdout);
+  std::raise(SIGSEGV);
+}
+TEST(Split, B) { Report("RAN"); }
+
+// Strings every XML writer must escape, and characters XML 1.0 cannot carry.
+TEST(XmlHostile, FailsWithMarkup) {
+  ADD_FAILURE() << "<b>&amp; \"quoted\" 'single' ]]> \x01\x1b[31m \xff\xfe end</b>";
+}
+TEST(XmlHostile, Skipped) { GTEST_SKIP() << "skipped <because>"; }
 
 }  // namespace

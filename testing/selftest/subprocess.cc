@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/property_tree/ptree.hpp>
+#include <boost/property_tree/xml_parser.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -30,6 +32,37 @@ ChildResult RunChild(const std::vector<std::string>& argv,
   const int status = exit.wait_status;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+ParsedReport ParseReport(const std::string& path) {
+  namespace pt = boost::property_tree;
+  pt::ptree tree;
+  pt::read_xml(path, tree);
+  ParsedReport report;
+  const pt::ptree& root = tree.get_child("testsuites");
+  report.tests = root.get<int>("<xmlattr>.tests");
+  report.failures = root.get<int>("<xmlattr>.failures");
+  report.skipped = root.get<int>("<xmlattr>.skipped");
+  for (const auto& [tag, suite] : root) {
+    if (tag != "testsuite") continue;
+    const std::string suite_name = suite.get<std::string>("<xmlattr>.name");
+    report.suites.push_back(suite_name);
+    report.suite_tests[suite_name] = suite.get<int>("<xmlattr>.tests");
+    for (const auto& [case_tag, c] : suite) {
+      if (case_tag != "testcase") continue;
+      ParsedReport::Case parsed;
+      parsed.suite = c.get<std::string>("<xmlattr>.classname");
+      parsed.name = c.get<std::string>("<xmlattr>.name");
+      parsed.result = c.get<std::string>("<xmlattr>.result", "");
+      for (const auto& [child_tag, child] : c) {
+        if (child_tag == "failure")
+          parsed.failures.push_back(child.get<std::string>("<xmlattr>.message"));
+        if (child_tag == "system-out") parsed.system_out = child.data();
+      }
+      report.cases[parsed.suite + "." + parsed.name] = parsed;
+    }
+  }
+  return report;
 }
 
 std::string RunfilesPath(const std::string& workspace_relative) {

@@ -5,10 +5,15 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "marketpipe/providers/rate_limit/rate_limiter.h"
 #include "testing/async_test.h"
 
 namespace testing {
@@ -94,15 +99,100 @@ TEST_F(VirtualTimeTest, LosingTimerOfARaceIsCancelledAndLeavesNothingPending) {
   EXPECT_EQ(time().pending_timers(), 0u);
 }
 
-TEST_F(VirtualTimeTest, RateLimitWindowOfAMinuteIsExact) {
-  // A 1 request/second limiter over 600 requests: exactly 599 s of virtual time.
-  RunAsync([&]() -> awaitable<void> {
-    for (int i = 1; i < 600; ++i) co_await time().SleepFor(1s);
-  }());
-  EXPECT_EQ(time().elapsed(), 599s);
+TEST_F(VirtualTimeTest, AdvanceFiresATickerOncePerPeriodEachReadingItsOwnDeadline) {
+  const auto start = time().Now();
+  std::vector<std::chrono::nanoseconds> ticks;
+  boost::asio::co_spawn(
+      io(),
+      [&]() -> awaitable<void> {
+        for (;;) {
+          co_await time().SleepFor(1s);
+          ticks.push_back(time().Now() - start);
+        }
+      },
+      boost::asio::detached);
+  Poll();
+  time().Advance(10s);
+  EXPECT_EQ(ticks,
+            (std::vector<std::chrono::nanoseconds>{1s, 2s, 3s, 4s, 5s, 6s, 7s, 8s, 9s, 10s}));
+  time().Advance(2500ms);
+  EXPECT_EQ(ticks.size(), 12u);
+  EXPECT_EQ(time().elapsed(), 12500ms);
+  time().CancelAll();
+  Poll();
+}
+
+TEST_F(VirtualTimeTest, AdvanceHonoursTimersReArmedByHandlersOnTheWay) {
+  // Each stage arms the next: due at 1 s, 1+2 = 3 s, 3+3 = 6 s, 6+4 = 10 s.
+  std::vector<std::string> fired;
+  const auto start = time().Now();
+  std::function<void(int)> arm = [&](int stage) {
+    boost::asio::co_spawn(
+        io(),
+        [&, stage]() -> awaitable<void> {
+          co_await time().SleepFor(std::chrono::seconds(stage));
+          fired.push_back(std::to_string(stage) + "@" +
+                          std::to_string((time().Now() - start) / 1s));
+          if (stage < 4) arm(stage + 1);
+        },
+        boost::asio::detached);
+  };
+  arm(1);
+  Poll();
+  time().Advance(9s);
+  EXPECT_EQ(fired, (std::vector<std::string>{"1@1", "2@3", "3@6"}));
+  EXPECT_EQ(time().pending_timers(), 1u);  // stage 4, due at 10 s
+  time().Advance(1s);
+  EXPECT_EQ(fired, (std::vector<std::string>{"1@1", "2@3", "3@6", "4@10"}));
+  EXPECT_EQ(time().pending_timers(), 0u);
+  // Unwind whatever a broken Advance left parked while `fired` and `arm` are alive.
+  time().CancelAll();
+  Poll();
+}
+
+TEST_F(VirtualTimeTest, RateLimiterOverTwentyFourVirtualHoursGrantsExactlyOnSchedule) {
+  // 60 per minute, burst 1: one grant at t=0, then exactly one per second. A consumer that
+  // acquires in a loop sees 86 401 grants in 24 h, each at a whole second, none early.
+  auto limiter = *marketpipe::RateLimiter::PerMinute(time(), 60, 1);
+  const auto start = time().Now();
+  int64_t grants = 0;
+  int64_t off_schedule = 0;
+  boost::asio::co_spawn(
+      io(),
+      [&]() -> awaitable<void> {
+        for (;;) {
+          absl::Status s = co_await limiter->Acquire();
+          if (!s.ok()) co_return;
+          if (time().Now() - start != std::chrono::seconds(grants)) ++off_schedule;
+          ++grants;
+        }
+      },
+      boost::asio::detached);
+  Poll();
+  time().Advance(24h);
+  EXPECT_EQ(grants, 86'401);
+  EXPECT_EQ(off_schedule, 0);
+  time().CancelAll();
+  Poll();
+  limiter.reset();
+  Poll();
 }
 
 TEST_F(VirtualTimeTest, ExternalWaitStopsAutoAdvance) {
+  // A real 10 ms timer races a 10 s virtual one. While the ExternalWait is alive RunAsync must
+  // wait for the real timer in real time; skipping ahead would let the virtual timer win.
+  boost::asio::steady_timer real(io());
+  const auto winner = RunAsync([&]() -> awaitable<size_t> {
+    marketpipe::TimeSource::ExternalWait wait(time(), "a real 10 ms timer");
+    real.expires_after(10ms);
+    auto r = co_await (real.async_wait(boost::asio::use_awaitable) || time().SleepFor(10s));
+    co_return r.index();
+  }());
+  EXPECT_EQ(winner, 0u);
+  EXPECT_EQ(time().elapsed(), 0s);
+}
+
+TEST_F(VirtualTimeTest, ExternalWaitIsDescribed) {
   marketpipe::TimeSource::ExternalWait wait(time(), "test");
   EXPECT_EQ(time().external_waits(), 1u);
   EXPECT_EQ(time().DescribePending(), std::vector<std::string>{"external wait: test"});

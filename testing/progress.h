@@ -1,0 +1,99 @@
+#ifndef TESTING_PROGRESS_H_
+#define TESTING_PROGRESS_H_
+
+// The progress protocol between a supervised test process (the child) and its supervisor.
+//
+// The child writes one line per GoogleTest event to a pipe (descriptor kProgressFdEnv names),
+// one write(2) per line so a line is never torn when the child dies next. Fields are separated
+// by tabs; tab, newline and backslash inside a field are escaped (\t \n \\).
+//
+//   PROGRAM_START                          main reached, static initialisation done
+//   ENV_SETUP / ENV_SETUP_DONE             global environments' SetUp
+//   SUITE_START <suite>                    SetUpTestSuite follows
+//   CASE_START <suite> <case>
+//   PART <f|s> <file> <line> <message>     a failure (f) or skip (s) of the running case
+//   CASE_END <suite> <case> <passed|failed|skipped> <ms>
+//   SUITE_END <suite>                      TearDownTestSuite is done
+//   ENV_TEARDOWN                           global environments' TearDown follows
+//   PROGRAM_END                            exit follows
+//   STALL_REPORTED                         answer to SIGUSR1 (pending work printed on stderr)
+//
+// The supervisor knows from it which phase the child is in (see Phase) and so which deadline
+// applies, which cases ended and how, and whom to blame when the child dies or hangs.
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace testing::kit_internal {
+
+// Environment variable naming the child's progress descriptor.
+constexpr char kProgressFdEnv[] = "MP_KIT_PROGRESS_FD";
+
+// Where a child is, as far as its progress says.
+enum class Phase {
+  kStarting,        // static initialisation, main, before PROGRAM_START
+  kGlobalSetUp,     // global environments' SetUp
+  kBetweenSuites,   // idle between suites
+  kSuiteSetUp,      // SetUpTestSuite of `suite`
+  kCase,            // running `suite`.`name`
+  kAfterCase,       // after a case of `suite`: the next case, or TearDownTestSuite
+  kGlobalTearDown,  // global environments' TearDown
+  kExiting,         // after PROGRAM_END: static destructors, atexit handlers
+};
+
+struct ProgressEvent {
+  enum Kind {
+    kProgramStart,
+    kEnvSetUp,
+    kEnvSetUpDone,
+    kSuiteStart,
+    kCaseStart,
+    kPart,
+    kCaseEnd,
+    kSuiteEnd,
+    kEnvTearDown,
+    kProgramEnd,
+    kStallReported,
+  } kind;
+  std::string suite, name;
+  // kPart: 'f' failure or 's' skip, where and what. kCaseEnd: "passed"/"failed"/"skipped", ms.
+  char part_type = 0;
+  std::string file;
+  int line = 0;
+  std::string text;
+  std::string verdict;
+  double millis = 0;
+};
+
+// Parses one line (without its newline); nullopt for a malformed line.
+std::optional<ProgressEvent> ParseProgressLine(std::string_view line);
+
+// Child side: writes the protocol to `fd` (does not own it).
+class ProgressWriter : public EmptyTestEventListener {
+ public:
+  explicit ProgressWriter(int fd) : fd_(fd) {}
+  void OnTestProgramStart(const UnitTest&) override;
+  void OnEnvironmentsSetUpStart(const UnitTest&) override;
+  void OnEnvironmentsSetUpEnd(const UnitTest&) override;
+  void OnTestSuiteStart(const TestSuite& suite) override;
+  void OnTestStart(const TestInfo& info) override;
+  void OnTestPartResult(const TestPartResult& result) override;
+  void OnTestEnd(const TestInfo& info) override;
+  void OnTestSuiteEnd(const TestSuite& suite) override;
+  void OnEnvironmentsTearDownStart(const UnitTest&) override;
+  void OnTestProgramEnd(const UnitTest&) override;
+
+  // Writes one line made of `fields`, escaped. Safe from any thread.
+  static void Write(int fd, const std::vector<std::string>& fields);
+
+ private:
+  int fd_;
+};
+
+}  // namespace testing::kit_internal
+
+#endif  // TESTING_PROGRESS_H_
