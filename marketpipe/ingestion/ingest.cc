@@ -7,6 +7,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <map>
@@ -91,6 +92,11 @@ std::string Describe(const JobRecord& job) {
                       job.range.ToString(), " [", absl::StrJoin(symbols, ","), "]");
 }
 
+// Runs on the writer thread.
+asio::awaitable<absl::Status> WriteOn(storage::Store* store, const PageWrite* write) {
+  co_return store->WritePage(*write);
+}
+
 }  // namespace
 
 class Coordinator::Impl {
@@ -110,12 +116,15 @@ class Coordinator::Impl {
   asio::awaitable<void> Worker();
   asio::awaitable<void> RunBatch(Batch& batch);
   // Validates one page and writes it (bars + checkpoints) in one transaction.
-  absl::Status HandlePage(BatchRun& run, FetchPage page);
+  asio::awaitable<absl::Status> HandlePage(BatchRun& run, FetchPage page);
   // Completes `symbols` (no more bars will come): writes held bars and done checkpoints.
-  absl::Status CompleteSymbols(BatchRun& run, std::vector<Bar> bars,
-                               const std::vector<SymbolState*>& completed, int page_index);
+  asio::awaitable<absl::Status> CompleteSymbols(BatchRun& run, std::vector<Bar> bars,
+                                                const std::vector<SymbolState*>& completed,
+                                                int page_index);
   // Marks the batch's unfinished symbols failed with `error` (checkpoint error, done=false).
   void FailSymbols(Batch& batch, const absl::Status& error);
+  // One Store::WritePage, on the writer thread when there is one.
+  asio::awaitable<absl::Status> Write(const PageWrite& write);
   absl::StatusOr<IngestResult> Finish();
   // Recomputes the aggregate_to buckets of every symbol with stored bars (this run's or an
   // earlier one's, which may have been killed before it got here).
@@ -135,6 +144,8 @@ class Coordinator::Impl {
   bool running_ = false;
   bool cancelled_ = false;
   asio::cancellation_signal cancel_signal_;
+  // options_.write_thread: the one thread every page transaction runs on.
+  std::optional<asio::thread_pool> writer_;
   Progress progress_;
   TimeSource::TimePoint start_time_{};
   int symbols_already_done_ = 0;
@@ -264,6 +275,7 @@ asio::awaitable<absl::StatusOr<IngestResult>> Coordinator::Impl::Run() {
   }
   Plan();
   running_ = true;
+  if (options_.write_thread && !batches_.empty()) writer_.emplace(1);
   const size_t workers = std::min(batches_.size(), static_cast<size_t>(options_.workers));
   if (workers > 0) {
     auto executor = co_await asio::this_coro::executor;
@@ -283,6 +295,10 @@ asio::awaitable<absl::StatusOr<IngestResult>> Coordinator::Impl::Run() {
     }
   }
   running_ = false;
+  if (writer_) {
+    writer_->join();
+    writer_.reset();
+  }
   co_return Finish();
 }
 
@@ -328,7 +344,7 @@ asio::awaitable<void> Coordinator::Impl::RunBatch(Batch& batch) {
   try {
     status = co_await provider_.Fetch(
         std::move(request), [this, &run](FetchPage page) -> asio::awaitable<absl::Status> {
-          co_return HandlePage(run, std::move(page));
+          co_return co_await HandlePage(run, std::move(page));
         });
   } catch (const std::exception& e) {
     status = absl::InternalError(absl::StrCat("fetch threw: ", e.what()));
@@ -340,23 +356,23 @@ asio::awaitable<void> Coordinator::Impl::RunBatch(Batch& batch) {
     for (SymbolState* state : batch.symbols) {
       if (!state->done) leftovers.push_back(state);
     }
-    if (!leftovers.empty()) status = CompleteSymbols(run, {}, leftovers, -1);
+    if (!leftovers.empty()) status = co_await CompleteSymbols(run, {}, leftovers, -1);
   }
   if (!status.ok()) FailSymbols(batch, Annotate(status, absl::StrCat("fetching ", run.label)));
 }
 
-absl::Status Coordinator::Impl::HandlePage(BatchRun& run, FetchPage page) {
-  if (cancelled_) return absl::CancelledError("ingest cancelled");
+asio::awaitable<absl::Status> Coordinator::Impl::HandlePage(BatchRun& run, FetchPage page) {
+  if (cancelled_) co_return absl::CancelledError("ingest cancelled");
   const std::string where = absl::StrCat("page ", page.index);
   progress_.bars_fetched += static_cast<int64_t>(page.bars.size());
   if (!options_.feed.empty() && !page.feed.empty() && page.feed != options_.feed) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    co_return absl::FailedPreconditionError(absl::StrCat(
         where, " has feed \"", page.feed, "\", the job asked for \"", options_.feed, "\""));
   }
   if (page.adjustment != options_.adjustment) {
-    return absl::FailedPreconditionError(absl::StrCat(where, " has adjustment \"", page.adjustment,
-                                                      "\", the job asked for \"",
-                                                      options_.adjustment, "\""));
+    co_return absl::FailedPreconditionError(
+        absl::StrCat(where, " has adjustment \"", page.adjustment, "\", the job asked for \"",
+                     options_.adjustment, "\""));
   }
   if (!page.feed.empty()) provenance_.feed = page.feed;
   // The provider's contract, held at this edge: only requested symbols, only the range.
@@ -364,22 +380,22 @@ absl::Status Coordinator::Impl::HandlePage(BatchRun& run, FetchPage page) {
   for (const Bar& bar : page.bars) {
     if (previous == nullptr || bar.symbol != *previous) {
       if (!run.members.contains(bar.symbol)) {
-        return absl::DataLossError(absl::StrCat(where, " holds bars of ", bar.symbol.value(),
-                                                ", which the request did not name"));
+        co_return absl::DataLossError(absl::StrCat(where, " holds bars of ", bar.symbol.value(),
+                                                   ", which the request did not name"));
       }
       previous = &bar.symbol;
     }
     if (!run.range.Contains(bar.ts_ns)) {
-      return absl::DataLossError(absl::StrCat(where, " holds a bar of ", bar.symbol.value(), " at ",
-                                              FormatRfc3339(bar.ts_ns), ", outside the requested ",
-                                              run.range.ToString()));
+      co_return absl::DataLossError(absl::StrCat(where, " holds a bar of ", bar.symbol.value(),
+                                                 " at ", FormatRfc3339(bar.ts_ns),
+                                                 ", outside the requested ", run.range.ToString()));
     }
   }
   std::vector<SymbolState*> completed;
   for (const Symbol& symbol : page.completed) {
     auto it = run.members.find(symbol);
     if (it == run.members.end()) {
-      return absl::DataLossError(
+      co_return absl::DataLossError(
           absl::StrCat(where, " completes ", symbol.value(), ", which the request did not name"));
     }
     if (!it->second->done) completed.push_back(it->second);
@@ -387,7 +403,7 @@ absl::Status Coordinator::Impl::HandlePage(BatchRun& run, FetchPage page) {
 
   absl::StatusOr<validation::PageVerdict> verdict =
       run.validator.ValidatePage(std::move(page.bars));
-  if (!verdict.ok()) return Annotate(verdict.status(), where);
+  if (!verdict.ok()) co_return Annotate(verdict.status(), where);
   if (!verdict->issues.empty()) {
     for (const validation::Issue& issue : verdict->issues) {
       ++progress_.rejected_by_reason[Str(validation::ReasonName(issue.reason))];
@@ -409,15 +425,15 @@ absl::Status Coordinator::Impl::HandlePage(BatchRun& run, FetchPage page) {
       SymbolState* state = run.members.at(bar.symbol);
       if (!state->rejected) state->held.push_back(std::move(bar));
     }
-    if (completed.empty()) return absl::OkStatus();
-    return CompleteSymbols(run, {}, completed, page.index);
+    if (completed.empty()) co_return absl::OkStatus();
+    co_return co_await CompleteSymbols(run, {}, completed, page.index);
   }
-  return CompleteSymbols(run, std::move(verdict->accepted), completed, page.index);
+  co_return co_await CompleteSymbols(run, std::move(verdict->accepted), completed, page.index);
 }
 
-absl::Status Coordinator::Impl::CompleteSymbols(BatchRun& run, std::vector<Bar> bars,
-                                                const std::vector<SymbolState*>& completed,
-                                                int page_index) {
+asio::awaitable<absl::Status> Coordinator::Impl::CompleteSymbols(
+    BatchRun& run, std::vector<Bar> bars, const std::vector<SymbolState*>& completed,
+    int page_index) {
   // reject-symbol: the held bars of completed symbols go out now.
   for (SymbolState* state : completed) {
     if (state->held.empty()) continue;
@@ -456,7 +472,7 @@ absl::Status Coordinator::Impl::CompleteSymbols(BatchRun& run, std::vector<Bar> 
     ++current_update->added;
   }
   for (SymbolState* state : completed) update_for(state).done = true;
-  if (updates.empty()) return absl::OkStatus();
+  if (updates.empty()) co_return absl::OkStatus();
 
   PageWrite write;
   write.timeframe = options_.timeframe;
@@ -472,9 +488,9 @@ absl::Status Coordinator::Impl::CompleteSymbols(BatchRun& run, std::vector<Bar> 
                    .done = u.done,
                    .error = u.done && u.state->rejected ? u.state->error : ""});
   }
-  if (absl::Status s = store_.WritePage(write); !s.ok()) {
-    return Annotate(s, page_index >= 0 ? absl::StrCat("storing page ", page_index)
-                                       : std::string("storing the final checkpoints"));
+  if (absl::Status s = co_await Write(write); !s.ok()) {
+    co_return Annotate(s, page_index >= 0 ? absl::StrCat("storing page ", page_index)
+                                          : std::string("storing the final checkpoints"));
   }
   for (const Update& u : updates) {
     SymbolState& state = *u.state;
@@ -493,7 +509,17 @@ absl::Status Coordinator::Impl::CompleteSymbols(BatchRun& run, std::vector<Bar> 
   }
   progress_.bars_stored += static_cast<int64_t>(bars.size());
   ReportProgress();
-  return absl::OkStatus();
+  co_return absl::OkStatus();
+}
+
+asio::awaitable<absl::Status> Coordinator::Impl::Write(const PageWrite& write) {
+  if (!writer_) co_return store_.WritePage(write);
+  // A real thread works meanwhile: virtual time must not skip ahead of it.
+  TimeSource::ExternalWait wait(time_, "store transaction");
+  // Not bound to the worker's cancellation: a transaction once begun completes.
+  co_return co_await asio::co_spawn(
+      writer_->get_executor(), WriteOn(&store_, &write),
+      asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
 }
 
 void Coordinator::Impl::FailSymbols(Batch& batch, const absl::Status& error) {

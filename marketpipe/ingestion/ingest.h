@@ -58,6 +58,9 @@ struct IngestOptions {
   Shard shard;
   // Fetches in flight at once (batches of up to provider.max_symbols_per_request() symbols).
   int workers = 4;
+  // Page transactions run on one dedicated thread, so fetching and validating the next pages
+  // overlaps them (the Store is thread-safe); false: on the io_context's thread.
+  bool write_thread = true;
   // Requested of the provider and recorded with the bars. Empty feed: the provider's default.
   std::string feed;
   std::string adjustment = "raw";

@@ -12,15 +12,10 @@ using storage::Checkpoint;
 using storage::JobRecord;
 using storage::JobState;
 
-bool Overlap(const JobRecord& a, const JobRecord& b) {
-  if (a.timeframe != b.timeframe) return false;
-  if (a.range.end_ns() <= b.range.start_ns() || b.range.end_ns() <= a.range.start_ns()) {
-    return false;
-  }
-  for (const Symbol& s : a.symbols) {
-    if (std::binary_search(b.symbols.begin(), b.symbols.end(), s)) return true;
-  }
-  return false;
+// As the real stores decide: another job would duplicate this one's work.
+bool Duplicates(const JobRecord& a, const JobRecord& b) {
+  return a.timeframe == b.timeframe && a.symbols == b.symbols &&
+         a.range.start_ns() < b.range.end_ns() && b.range.start_ns() < a.range.end_ns();
 }
 
 }  // namespace
@@ -117,9 +112,9 @@ absl::Status MemoryStore::StartJob(std::string_view id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job ", std::string(id)));
   for (const auto& [other_id, other] : jobs_) {
-    if (other_id != id && other.state == JobState::kRunning && Overlap(other, it->second)) {
+    if (other_id != id && other.state == JobState::kRunning && Duplicates(other, it->second)) {
       return absl::FailedPreconditionError(
-          absl::StrCat("job ", other_id, " is running over the same symbols"));
+          absl::StrCat("job ", other_id, " is running over the same symbols, timeframe and range"));
     }
   }
   it->second.state = JobState::kRunning;
