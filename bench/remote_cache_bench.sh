@@ -7,7 +7,8 @@
 # (--disk_cache=), the same bazel command through a private nginx cache (tools/remote_cache with
 # its own directory and port, so the team's cache is neither read nor touched). Run 1 starts with
 # that cache empty and fills it; run 2, in a second fresh clone, is served by it. Prints the wall
-# time of each, the speed-up, and run 2's remote hit rates (.ci/cache_hits.py).
+# time of each, the speed-up, and run 2's remote hit rates (.ci/cache_hits.py). BENCH_COMMIT
+# picks the commit both clones test (default: HEAD when the bench starts).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,12 +29,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Both clones check out the same commit, taken once here (HEAD may move while this runs).
+commit="${BENCH_COMMIT:-$(git -C "$repo" rev-parse HEAD)}"
 "${cache[@]}" start
 declare -A wall
 for run in empty warm; do
   clone="$work/clone-$run"
   git clone -q --no-local "$repo" "$clone"
-  git -C "$clone" checkout -q "$(git -C "$repo" rev-parse HEAD)"
+  git -C "$clone" checkout -q "$commit"
   echo "--- $run remote cache: bazel ${args[*]} in a fresh clone ($clone)"
   t0=$(date +%s.%N)
   rc=0
@@ -49,7 +52,7 @@ for run in empty warm; do
   fi
   [[ $rc -eq 3 ]] && grep -E '^FAIL: ' "$work/$run.log" | sed 's/^/    test failed in this run: /' 
   t1=$(date +%s.%N)
-  wall[$run]=$(echo "$t1 - $t0" | bc)
+  wall[$run]=$(awk "BEGIN { print $t1 - $t0 }")
   grep -E "processes:|Executed" "$work/$run.log" | sed 's/^/    /'
   echo "    $(python3 "$repo/.ci/cache_hits.py" "$work/$run.bep.json")"
   # Stop this clone's Bazel server now so the next run does not share its machine with it.
@@ -61,5 +64,6 @@ echo
 printf '%-34s %10s\n' "fresh clone, bazel ${args[*]}" "wall (s)"
 printf '%-34s %10.1f\n' "empty remote cache (disk cache off)" "${wall[empty]}"
 printf '%-34s %10.1f\n' "warm remote cache (disk cache off)" "${wall[warm]}"
-printf '%-34s %9.1fx\n' "speed-up" "$(echo "${wall[empty]} / ${wall[warm]}" | bc -l)"
+printf '%-34s %9.1fx\n' "speed-up" "$(awk "BEGIN { print ${wall[empty]} / ${wall[warm]} }")"
 echo "warm run: $(python3 "$repo/.ci/cache_hits.py" "$work/warm.bep.json")"
+echo "commit $commit; load average $(cut -d' ' -f1-3 /proc/loadavg)"
