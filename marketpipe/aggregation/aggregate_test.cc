@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -274,6 +275,41 @@ TEST(AggregateTest, TimestampsOutsideTheBucketDomainAreOutOfRange) {
               absl::StatusCode::kOutOfRange)
         << ts;
   }
+}
+
+// Buckets that nest give the same bars whether built from minutes or from the finer aggregate
+// (all but vwap, which is rounded at each step). 4h buckets do not nest in New York days.
+TEST(AggregateTest, NestedBucketsAggregateInSteps) {
+  auto range = TimeRange::Create(T("2024-11-01T00:00:00Z"), T("2024-11-06T00:00:00Z"));
+  ASSERT_TRUE(range.ok());
+  auto minutes =
+      FakeProvider::Generate(Sym("MSFT"), *range, Timeframe::kOneMinute, {.all_hours = true});
+  ASSERT_TRUE(minutes.ok()) << minutes.status();
+  const auto without_vwap = [](std::vector<Bar> bars) {
+    for (Bar& bar : bars) bar.vwap = Price();
+    return bars;
+  };
+  const std::pair<Timeframe, Timeframe> steps[] = {
+      {Timeframe::kFiveMinutes, Timeframe::kFifteenMinutes},
+      {Timeframe::kFifteenMinutes, Timeframe::kOneHour},
+      {Timeframe::kOneHour, Timeframe::kFourHours},
+      {Timeframe::kOneHour, Timeframe::kOneDay},
+      {Timeframe::kThirtyMinutes, Timeframe::kOneDay},
+  };
+  for (const auto& [fine, coarse] : steps) {
+    auto direct = Aggregate(*minutes, coarse);
+    auto first = Aggregate(*minutes, fine);
+    ASSERT_TRUE(direct.ok() && first.ok());
+    auto stepped = Aggregate(*first, coarse);
+    ASSERT_TRUE(stepped.ok()) << stepped.status();
+    EXPECT_EQ(without_vwap(*stepped), without_vwap(*direct)) << fine << " -> " << coarse;
+  }
+  auto four = Aggregate(*minutes, Timeframe::kFourHours);
+  auto direct_day = Aggregate(*minutes, Timeframe::kOneDay);
+  ASSERT_TRUE(four.ok() && direct_day.ok());
+  auto from_four = Aggregate(*four, Timeframe::kOneDay);
+  ASSERT_TRUE(from_four.ok());
+  EXPECT_NE(without_vwap(*from_four), without_vwap(*direct_day));
 }
 
 // The fake provider builds its longer bars from its own minutes with the same rules, so

@@ -17,7 +17,11 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
+// From the remainder, not a - FloorDiv(a, b) * b, which overflows near INT64_MIN.
+int64_t FloorMod(int64_t a, int64_t b) {
+  const int64_t r = a % b;
+  return (r != 0 && (r < 0) != (b < 0)) ? r + b : r;
+}
 
 int64_t NewYorkMidnightSeconds(int64_t days) {
   // Clocks change at 02:00 local, so 04:00Z of the date (midnight EDT, 23:00 EST the evening

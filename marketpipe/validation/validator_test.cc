@@ -411,6 +411,16 @@ TEST(ValidatorTest, RejectSymbolDropsEveryBarOfTheSymbolFromItsFirstBadPageOn) {
   EXPECT_EQ(validator.bars_dropped(), 4);
 }
 
+TEST(ValidatorTest, RejectSymbolDropsEarlierBarsOfTheSymbolWhenSymbolsInterleave) {
+  Validator validator(Timeframe::kOneMinute, Policy::kRejectSymbol);
+  std::vector<Bar> page = {Good("AAPL", kT0), Good("MSFT", kT0), Good("AAPL", kT0 + kMinute),
+                           Good("MSFT", kT0 + kMinute)};
+  page[2].volume = -1;
+  const PageVerdict verdict = Validate(validator, page);
+  EXPECT_THAT(verdict.accepted, ElementsAre(page[1], page[3]));
+  EXPECT_EQ(verdict.dropped, 2);
+}
+
 TEST(ValidatorTest, RejectSymbolKeepsCleanSymbols) {
   Validator validator(Timeframe::kOneMinute, Policy::kRejectSymbol);
   const std::vector<Bar> bars = Closes({100 * kUnits, 101 * kUnits});
