@@ -265,6 +265,55 @@ TEST_F(CliTest, ProgressBarOnAPseudoTerminal) {
   EXPECT_THAT(o.out, HasSubstr("symbols   3/3 done"));
 }
 
+// True once the terminal shows a bar with at least one stored bar.
+bool ShowsStoredBars(const std::string& out, const std::string&) {
+  for (size_t pos = out.find(" symbols  "); pos != std::string::npos;
+       pos = out.find(" symbols  ", pos + 1)) {
+    const char first_digit = out.size() > pos + 10 ? out[pos + 10] : '0';
+    if (first_digit >= '1' && first_digit <= '9') return true;
+  }
+  return false;
+}
+
+TEST_F(CliTest, SigintMidIngestExits130AndTheSameJobIdResumesToTheSameStore) {
+  std::string symbols;
+  for (int i = 0; i < 10; ++i) absl::StrAppend(&symbols, i > 0 ? "," : "", "S", i);
+  const std::vector<std::string> job = {"ingest",     "--provider", "fake",       "--symbols",
+                                        symbols,      "--start",    "2024-01-01", "--end",
+                                        "2024-01-31", "--job-id",   "big"};
+  auto with_store = [&](const std::string& store) {
+    std::vector<std::string> args = job;
+    args.push_back("--store");
+    args.push_back(store);
+    return args;
+  };
+
+  Invocation inv = In(with_store("sqlite:interrupted.db"));
+  inv.pty = true;
+  inv.set_env["TERM"] = "xterm";
+  Process interrupted(inv);
+  ASSERT_TRUE(interrupted.ReadUntil(ShowsStoredBars));
+  interrupted.Signal(SIGINT);
+  const Outcome stopped = interrupted.Wait();
+  ASSERT_EQ(stopped.exit_code, 130) << stopped.out;
+  EXPECT_THAT(stopped.out, HasSubstr("SIGINT: stopping after the pages in flight"));
+  EXPECT_THAT(stopped.out, HasSubstr("job big: CANCELLED"));
+  EXPECT_THAT(stopped.out, HasSubstr("resume with --job-id big"));
+  EXPECT_THAT(Run({"jobs", "status", "big", "--store", "sqlite:interrupted.db"}).out,
+              HasSubstr("state     CANCELLED\n"));
+
+  const Outcome resumed = Run(with_store("sqlite:interrupted.db"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr("job big: COMPLETED"));
+
+  const Outcome straight = Run(with_store("sqlite:straight.db"));
+  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+
+  const std::string expected = Dump("sqlite:straight.db");
+  EXPECT_EQ(Lines(expected), 1 + 10 * 22 * 390);  // header + 22 weekdays of 390 minutes
+  EXPECT_TRUE(Dump("sqlite:interrupted.db") == expected);
+}
+
 testing::FakeAlpacaServer::Bar Minute(const std::string& t, double close) {
   return {.t = t,
           .o = close,
