@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -16,14 +17,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "marketpipe/storage/store_internal.h"
 
 namespace marketpipe::storage {
@@ -330,24 +329,23 @@ class PostgresStore final : public Store {
 
  private:
   // Reconnects a connection the server dropped; OK when the session is usable.
-  absl::Status EnsureConnected() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status CheckSeries(const PageWrite& write, const std::string& timeframe)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status LoadBars(const PageWrite& write, const std::string& timeframe)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EnsureConnected();
+  absl::Status CheckSeries(const PageWrite& write, const std::string& timeframe);
+  absl::Status LoadBars(const PageWrite& write, const std::string& timeframe);
   // True when no stored bar of `timeframe` lies within any symbol's time span in the page.
   absl::StatusOr<bool> NoneStored(std::span<const Bar> bars, const std::vector<size_t>& order,
-                                  const std::string& timeframe) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status WriteCheckpoints(const PageWrite& write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<bool> JobExists(std::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::optional<JobRecord>> LoadJob(std::string_view id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                                  const std::string& timeframe);
+  absl::Status WriteCheckpoints(const PageWrite& write);
+  absl::StatusOr<bool> JobExists(std::string_view id);
+  absl::StatusOr<std::optional<JobRecord>> LoadJob(std::string_view id);
 
   const PostgresSpec spec_;
   const std::string schema_;
-  absl::Mutex mu_;
-  Session session_ ABSL_GUARDED_BY(mu_);
-  std::string copy_buffer_ ABSL_GUARDED_BY(mu_);
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built for TSan, which would not see
+  // its locking.
+  std::mutex mu_;
+  Session session_;          // guarded by mu_
+  std::string copy_buffer_;  // guarded by mu_
 };
 
 // Session state every connection needs: the schema, quiet notices, the staging table.
@@ -533,7 +531,7 @@ absl::Status PostgresStore::WriteCheckpoints(const PageWrite& write) {
 absl::Status PostgresStore::WritePage(const PageWrite& write) {
   if (absl::Status status = internal::ValidatePageWrite(write); !status.ok()) return status;
   const std::string timeframe = write.timeframe.ToString();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   return session_.InTransaction([&]() -> absl::Status {
     if (absl::Status status = CheckSeries(write, timeframe); !status.ok()) return status;
@@ -546,7 +544,7 @@ absl::Status PostgresStore::WritePage(const PageWrite& write) {
 absl::StatusOr<std::vector<Bar>> PostgresStore::ReadBars(const Symbol& symbol, Timeframe timeframe,
                                                          TimeRange range) {
   if (symbol.empty()) return absl::InvalidArgumentError("ReadBars: empty symbol");
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   absl::StatusOr<Result> result = session_.Run(
       "SELECT ts_ns, open_units, high_units, low_units, close_units, volume, trade_count, "
@@ -577,7 +575,7 @@ absl::StatusOr<int64_t> PostgresStore::CountBars(std::optional<Symbol> symbol, T
   if (symbol.has_value() && symbol->empty()) {
     return absl::InvalidArgumentError("CountBars: empty symbol");
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   absl::StatusOr<Result> result = session_.Run(
       "SELECT count(*) FROM bar_units WHERE timeframe = $2 AND ts_ns >= $3 AND ts_ns < $4 "
@@ -590,7 +588,7 @@ absl::StatusOr<int64_t> PostgresStore::CountBars(std::optional<Symbol> symbol, T
 
 absl::StatusOr<std::optional<Provenance>> PostgresStore::GetProvenance(const Symbol& symbol,
                                                                        Timeframe timeframe) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   absl::StatusOr<Result> result = session_.Run(
       "SELECT provider, feed, adjustment FROM series WHERE symbol = $1 AND timeframe = $2",
@@ -630,7 +628,7 @@ SqlValue FieldValue(const PGresult* result, int row, int column) {
 absl::StatusOr<QueryResult> PostgresStore::Query(std::string_view sql, int64_t limit) {
   if (absl::Status status = internal::ValidateQueryLimit(limit); !status.ok()) return status;
   if (absl::Status status = internal::CheckReadOnlyStart(sql); !status.ok()) return status;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   if (absl::Status status = session_.Exec("BEGIN TRANSACTION READ ONLY"); !status.ok()) {
     return status;
@@ -680,7 +678,7 @@ absl::Status PostgresStore::CreateJob(const JobRecord& job) {
   const int64_t updated = job.updated_unix_ns != 0 ? job.updated_unix_ns : created;
   std::vector<std::string_view> symbols;
   for (const Symbol& symbol : job.symbols) symbols.push_back(symbol.value());
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   return session_.InTransaction([&]() -> absl::Status {
     absl::StatusOr<Result> inserted = session_.Run(
@@ -743,13 +741,13 @@ absl::StatusOr<std::optional<JobRecord>> PostgresStore::LoadJob(std::string_view
 }
 
 absl::StatusOr<std::optional<JobRecord>> PostgresStore::GetJob(std::string_view id) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   return LoadJob(id);
 }
 
 absl::StatusOr<std::vector<JobRecord>> PostgresStore::ListJobs() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   absl::StatusOr<Result> ids = session_.Run("SELECT id FROM jobs ORDER BY created_unix_ns, id", {});
   if (!ids.ok()) return ids.status();
@@ -763,7 +761,7 @@ absl::StatusOr<std::vector<JobRecord>> PostgresStore::ListJobs() {
 }
 
 absl::Status PostgresStore::StartJob(std::string_view id) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   return session_.InTransaction([&]() -> absl::Status {
     // Serializes StartJob across connections, so two duplicate jobs cannot both pass the
@@ -799,7 +797,7 @@ absl::Status PostgresStore::StartJob(std::string_view id) {
 
 absl::Status PostgresStore::SetJobState(std::string_view id, JobState state,
                                         std::string_view message) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   absl::StatusOr<Result> updated =
       session_.Run("UPDATE jobs SET state = $2, message = $3, updated_unix_ns = $4 WHERE id = $1",
@@ -810,7 +808,7 @@ absl::Status PostgresStore::SetJobState(std::string_view id, JobState state,
 }
 
 absl::StatusOr<std::vector<Checkpoint>> PostgresStore::GetCheckpoints(std::string_view job_id) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status = EnsureConnected(); !status.ok()) return status;
   absl::StatusOr<bool> exists = JobExists(job_id);
   if (!exists.ok()) return exists.status();

@@ -171,9 +171,9 @@ TEST_F(PostgresStoreTest, APageThatLosesARaceForAKeyIsUpserted) {
   const std::vector<Bar> bars = {MakeBar("AAPL", kT0, 100), MakeBar("AAPL", kT0 + kMinute, 200)};
   absl::Status written;
   std::thread writer([&] { written = (*store)->WritePage(Page(bars)); });
-  // Wait (on the server's own state, not a timer) until the COPY blocks on the row lock.
-  while (QueryScalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                     "AND query LIKE 'COPY bar_units%'") == "0") {
+  // Wait (on the server's own state, not a timer) until the COPY blocks on our transaction.
+  // pg_locks is read live; pg_stat_activity would stay frozen inside this transaction.
+  while (QueryScalar("SELECT count(*) FROM pg_locks WHERE NOT granted") == "0") {
     std::this_thread::yield();
   }
   Exec("COMMIT");

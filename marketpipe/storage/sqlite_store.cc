@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -12,12 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "marketpipe/storage/store_internal.h"
 
 namespace marketpipe::storage {
@@ -298,17 +297,18 @@ class SqliteStore final : public Store {
 
  private:
   absl::Status CheckSeries(const Symbol& symbol, std::string_view timeframe, Timeframe tf,
-                           const Provenance& provenance) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status WriteCheckpoints(const PageWrite& write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+                           const Provenance& provenance);
+  absl::Status WriteCheckpoints(const PageWrite& write);
   absl::StatusOr<bool> JobExists(Connection& conn, std::string_view id);
-  absl::StatusOr<std::optional<JobRecord>> LoadJob(std::string_view id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  absl::StatusOr<std::optional<JobRecord>> LoadJob(std::string_view id);
 
   const std::string path_;
-  absl::Mutex write_mu_;
-  Connection writer_ ABSL_GUARDED_BY(write_mu_);
-  absl::Mutex read_mu_;
-  Connection reader_ ABSL_GUARDED_BY(read_mu_);
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built for TSan, which would not see
+  // its locking.
+  std::mutex write_mu_;
+  Connection writer_;  // guarded by write_mu_
+  std::mutex read_mu_;
+  Connection reader_;  // guarded by read_mu_
 };
 
 absl::Status SqliteStore::CheckSeries(const Symbol& symbol, std::string_view timeframe,
@@ -398,7 +398,7 @@ absl::Status SqliteStore::WriteCheckpoints(const PageWrite& write) {
 absl::Status SqliteStore::WritePage(const PageWrite& write) {
   if (absl::Status status = internal::ValidatePageWrite(write); !status.ok()) return status;
   const std::string timeframe = write.timeframe.ToString();
-  absl::MutexLock lock(&write_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   return writer_.InWriteTransaction([&]() -> absl::Status {
     // Pages hold few symbols, usually grouped: check each series once.
     std::set<std::string_view> checked;
@@ -444,7 +444,7 @@ absl::StatusOr<std::vector<Bar>> SqliteStore::ReadBars(const Symbol& symbol, Tim
                                                        TimeRange range) {
   if (symbol.empty()) return absl::InvalidArgumentError("ReadBars: empty symbol");
   const std::string tf = timeframe.ToString();
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   absl::StatusOr<sqlite3_stmt*> stmt = reader_.Prepared(
       "SELECT ts_ns, open_units, high_units, low_units, close_units, volume, trade_count, "
       "vwap_units FROM bar_units WHERE symbol = ?1 AND timeframe = ?2 AND ts_ns >= ?3 "
@@ -479,7 +479,7 @@ absl::StatusOr<int64_t> SqliteStore::CountBars(std::optional<Symbol> symbol, Tim
     return absl::InvalidArgumentError("CountBars: empty symbol");
   }
   const std::string tf = timeframe.ToString();
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   absl::StatusOr<sqlite3_stmt*> stmt =
       symbol.has_value()
           ? reader_.Prepared(
@@ -502,7 +502,7 @@ absl::StatusOr<int64_t> SqliteStore::CountBars(std::optional<Symbol> symbol, Tim
 absl::StatusOr<std::optional<Provenance>> SqliteStore::GetProvenance(const Symbol& symbol,
                                                                      Timeframe timeframe) {
   const std::string tf = timeframe.ToString();
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   absl::StatusOr<sqlite3_stmt*> stmt = reader_.Prepared(
       "SELECT provider, feed, adjustment FROM series WHERE symbol = ?1 AND timeframe = ?2");
   if (!stmt.ok()) return stmt.status();
@@ -540,7 +540,7 @@ SqlValue ColumnValue(sqlite3_stmt* stmt, int index, bool decimal) {
 absl::StatusOr<QueryResult> SqliteStore::Query(std::string_view sql, int64_t limit) {
   if (absl::Status status = internal::ValidateQueryLimit(limit); !status.ok()) return status;
   if (absl::Status status = internal::CheckReadOnlyStart(sql); !status.ok()) return status;
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
   const int prepare_rc =
@@ -589,7 +589,7 @@ absl::Status SqliteStore::CreateJob(const JobRecord& job) {
   const int64_t created = job.created_unix_ns != 0 ? job.created_unix_ns : now;
   const int64_t updated = job.updated_unix_ns != 0 ? job.updated_unix_ns : created;
   const std::string timeframe = job.timeframe.ToString();
-  absl::MutexLock lock(&write_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   return writer_.InWriteTransaction([&]() -> absl::Status {
     absl::StatusOr<bool> exists = JobExists(writer_, job.id);
     if (!exists.ok()) return exists.status();
@@ -677,12 +677,12 @@ absl::StatusOr<std::optional<JobRecord>> SqliteStore::LoadJob(std::string_view i
 }
 
 absl::StatusOr<std::optional<JobRecord>> SqliteStore::GetJob(std::string_view id) {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   return LoadJob(id);
 }
 
 absl::StatusOr<std::vector<JobRecord>> SqliteStore::ListJobs() {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   std::vector<std::string> ids;
   {
     absl::StatusOr<sqlite3_stmt*> stmt =
@@ -703,7 +703,7 @@ absl::StatusOr<std::vector<JobRecord>> SqliteStore::ListJobs() {
 }
 
 absl::Status SqliteStore::StartJob(std::string_view id) {
-  absl::MutexLock lock(&write_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   return writer_.InWriteTransaction([&]() -> absl::Status {
     absl::StatusOr<bool> exists = JobExists(writer_, id);
     if (!exists.ok()) return exists.status();
@@ -740,7 +740,7 @@ absl::Status SqliteStore::StartJob(std::string_view id) {
 
 absl::Status SqliteStore::SetJobState(std::string_view id, JobState state,
                                       std::string_view message) {
-  absl::MutexLock lock(&write_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   return writer_.InWriteTransaction([&]() -> absl::Status {
     absl::StatusOr<sqlite3_stmt*> update = writer_.Prepared(
         "UPDATE jobs SET state = ?2, message = ?3, updated_unix_ns = ?4 WHERE id = ?1");
@@ -759,7 +759,7 @@ absl::Status SqliteStore::SetJobState(std::string_view id, JobState state,
 }
 
 absl::StatusOr<std::vector<Checkpoint>> SqliteStore::GetCheckpoints(std::string_view job_id) {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   absl::StatusOr<bool> exists = JobExists(reader_, job_id);
   if (!exists.ok()) return exists.status();
   if (!*exists) return internal::JobNotFound(job_id);

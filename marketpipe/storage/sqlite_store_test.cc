@@ -119,8 +119,8 @@ TEST_F(SqliteStoreTest, TwoProcessesWritingOneFileEndWithTheUnion) {
   ASSERT_TRUE(OpenStore(StoreSpec()).ok());  // both writers find the schema in place
   const std::string writer = std::string(std::getenv("TEST_SRCDIR")) + "/" +
                              std::getenv("TEST_WORKSPACE") + "/marketpipe/storage/sqlite_writer";
-  constexpr int kPages = 40;
-  constexpr int kPerPage = 250;
+  constexpr int kPages = 20;
+  constexpr int kPerPage = 100;
   const std::vector<std::vector<std::string>> runs = {
       {writer, StoreSpec(), "AAPL,MSFT", std::to_string(kPages), std::to_string(kPerPage)},
       {writer, StoreSpec(), "MSFT,TSLA", std::to_string(kPages), std::to_string(kPerPage)},

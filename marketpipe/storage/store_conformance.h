@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -469,6 +470,36 @@ TYPED_TEST_P(StoreConformanceTest, AnotherConnectionSeesCommittedWrites) {
   EXPECT_EQ(this->store().StartJob("job-2").code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// Store is thread-safe: writers and readers share one object (run under TSan too).
+TYPED_TEST_P(StoreConformanceTest, OneStoreServesSeveralThreads) {
+  Store& store = this->store();
+  constexpr int kThreads = 4;
+  constexpr int kPages = 5;
+  constexpr int kPerPage = 50;
+  std::vector<absl::Status> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string symbol = "T" + std::to_string(t);
+      for (int page = 0; page < kPages && results[t].ok(); ++page) {
+        std::vector<Bar> bars;
+        for (int i = 0; i < kPerPage; ++i) {
+          bars.push_back(MakeBar(symbol, kT0 + (page * kPerPage + i) * kMinute, 100 + i));
+        }
+        results[t] = store.WritePage(Page(bars));
+        if (results[t].ok()) {
+          results[t] =
+              store.ReadBars(Sym(symbol), Timeframe::kOneMinute, Range(kT0, kT0 + 1)).status();
+        }
+        if (results[t].ok()) results[t] = store.Query("SELECT count(*) FROM bars", 1).status();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const absl::Status& status : results) EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(this->Count(), kThreads * kPages * kPerPage);
+}
+
 TYPED_TEST_P(StoreConformanceTest, ReopeningKeepsEverything) {
   ASSERT_TRUE(this->store().WritePage(Page({MakeBar("AAPL", kT0, 1)})).ok());
   ASSERT_TRUE(this->store().CreateJob(MakeJob("job-1", {"AAPL"})).ok());
@@ -489,7 +520,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     CreateJobRefusesATakenIdAndBadRecords, StartJobRefusesARunningDuplicateOnly,
     SetJobStateRecordsStateMessageAndTime, CheckpointsAreWrittenWithTheirPage,
     ABadCheckpointLeavesThePageUnwritten, AnotherConnectionSeesCommittedWrites,
-    ReopeningKeepsEverything);
+    OneStoreServesSeveralThreads, ReopeningKeepsEverything);
 
 }  // namespace marketpipe::storage::conformance
 
