@@ -161,6 +161,19 @@ TYPED_TEST_P(StoreConformanceTest, KeyRepeatedWithinOnePageKeepsTheLastBar) {
   EXPECT_THAT(this->Read("AAPL"), ::testing::ElementsAre(bars[2]));
 }
 
+// Large pages are written in chunks by some stores: repeats inside and across chunks.
+TYPED_TEST_P(StoreConformanceTest, LargePagesKeepTheLastBarOfEveryKey) {
+  std::vector<Bar> bars;
+  for (int i = 0; i < 300; ++i)
+    bars.push_back(MakeBar("AAPL", kT0 + (i % 200) * kMinute, 1000 + i));
+  ASSERT_TRUE(this->store().WritePage(Page(bars)).ok());
+  const std::vector<Bar> stored = this->Read("AAPL");
+  ASSERT_EQ(stored.size(), 200u);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(stored[i], bars[i < 100 ? 200 + i : i]) << i;
+  }
+}
+
 TYPED_TEST_P(StoreConformanceTest, RangesAreHalfOpen) {
   std::vector<Bar> bars;
   for (int i = 0; i < 5; ++i) bars.push_back(MakeBar("AAPL", kT0 + i * kMinute, 100 + i));
@@ -512,10 +525,10 @@ TYPED_TEST_P(StoreConformanceTest, ReopeningKeepsEverything) {
 REGISTER_TYPED_TEST_SUITE_P(
     StoreConformanceTest, WrittenBarsReadBackExactlyInTimeOrder,
     ReUpsertIsIdempotentAndLatestValuesWin, KeyRepeatedWithinOnePageKeepsTheLastBar,
-    RangesAreHalfOpen, CountsBySymbolAndTimeframe, ProvenanceIsRecordedPerSeries,
-    BarsOfAnotherFeedOrAdjustmentAreRefusedNamingBoth, BadPagesAreInvalidArgument,
-    QueryReturnsTypedColumnsWithExactPrices, QueryReturnsNullsTextAndIntegers,
-    QueryStopsAtTheLimitAndSaysSo, QueryRefusesAnythingThatWrites,
+    LargePagesKeepTheLastBarOfEveryKey, RangesAreHalfOpen, CountsBySymbolAndTimeframe,
+    ProvenanceIsRecordedPerSeries, BarsOfAnotherFeedOrAdjustmentAreRefusedNamingBoth,
+    BadPagesAreInvalidArgument, QueryReturnsTypedColumnsWithExactPrices,
+    QueryReturnsNullsTextAndIntegers, QueryStopsAtTheLimitAndSaysSo, QueryRefusesAnythingThatWrites,
     QueryWithABadStatementIsInvalidArgument, JobsRoundTripAndListInCreationOrder,
     CreateJobRefusesATakenIdAndBadRecords, StartJobRefusesARunningDuplicateOnly,
     SetJobStateRecordsStateMessageAndTime, CheckpointsAreWrittenWithTheirPage,
