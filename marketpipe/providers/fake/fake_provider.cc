@@ -239,7 +239,13 @@ FakeProvider::FakeProvider(Options options) : FakeProvider(SystemTimeSource(), o
 FakeProvider::FakeProvider(TimeSource& time, Options options) : time_(&time), options_(options) {}
 
 boost::asio::awaitable<absl::Status> FakeProvider::Fetch(FetchRequest request, PageSink sink) {
-  if (absl::Status s = ValidateFetchRequest(request, options_.max_symbols_per_request, "fake");
+  // Not a coroutine itself: the frame holds copies, not `this`.
+  return Stream(time_, options_, std::move(request), std::move(sink));
+}
+
+boost::asio::awaitable<absl::Status> FakeProvider::Stream(TimeSource* time, Options options,
+                                                          FetchRequest request, PageSink sink) {
+  if (absl::Status s = ValidateFetchRequest(request, options.max_symbols_per_request, "fake");
       !s.ok()) {
     co_return s;
   }
@@ -247,7 +253,7 @@ boost::asio::awaitable<absl::Status> FakeProvider::Fetch(FetchRequest request, P
     co_return absl::InvalidArgumentError(
         "fake provider: only adjustment \"raw\" and feed \"fake\" exist");
   }
-  if (options_.page_size < 1) {
+  if (options.page_size < 1) {
     co_return absl::InvalidArgumentError("fake provider: page_size must be at least 1");
   }
   std::vector<Symbol> symbols = std::move(request.symbols);
@@ -267,11 +273,11 @@ boost::asio::awaitable<absl::Status> FakeProvider::Fetch(FetchRequest request, P
     page.index = index;
     // Fill the page like Alpaca: `page_size` bars across symbols, sorted by symbol then time.
     while (next < symbols.size()) {
-      const int64_t room = options_.page_size - static_cast<int64_t>(page.bars.size());
+      const int64_t room = options.page_size - static_cast<int64_t>(page.bars.size());
       // One bar more than fits tells whether the symbol's bars stop on this page.
       const SymbolModel model(symbols[next]);
       const int64_t added = AppendBars(symbols[next], model, cursor, hi, request.timeframe,
-                                       options_.all_hours, room + 1, page.bars);
+                                       options.all_hours, room + 1, page.bars);
       if (added <= room) {
         page.completed.push_back(symbols[next]);
         ++next;
@@ -284,7 +290,7 @@ boost::asio::awaitable<absl::Status> FakeProvider::Fetch(FetchRequest request, P
       break;
     }
     // The simulated round trip of this page.
-    if (!co_await Wait(*time_, options_.latency)) co_return cancelled(index);
+    if (!co_await Wait(*time, options.latency)) co_return cancelled(index);
     const bool last = next == symbols.size();
     absl::Status s;
     try {

@@ -73,6 +73,8 @@ class FakeProvider final : public Provider {
   std::string name() const override { return "fake"; }
   int max_symbols_per_request() const override { return options_.max_symbols_per_request; }
 
+  // The fetch holds copies of the options and the TimeSource pointer, not `this`: destroying the
+  // provider mid-fetch is safe (the TimeSource must outlive the fetch).
   boost::asio::awaitable<absl::Status> Fetch(FetchRequest request, PageSink sink) override;
 
   // The bars of one symbol that Fetch delivers, computed synchronously (no latency).
@@ -83,6 +85,9 @@ class FakeProvider final : public Provider {
                                                    const Options& options = {});
 
  private:
+  static boost::asio::awaitable<absl::Status> Stream(TimeSource* time, Options options,
+                                                     FetchRequest request, PageSink sink);
+
   TimeSource* time_;
   Options options_;
 };

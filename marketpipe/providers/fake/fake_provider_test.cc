@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -555,6 +557,24 @@ TEST_F(FakeProviderTest, SinkErrorEndsTheFetchWithThatError) {
   const Collected c = RunAsync(Collect(provider, Request({"AAPL"}, range), /*stop_after=*/2));
   EXPECT_EQ(c.status.code(), absl::StatusCode::kAborted);
   EXPECT_EQ(c.pages.size(), 2u);
+}
+
+TEST_F(FakeProviderTest, DestroyingTheProviderMidFetchIsSafe) {
+  auto provider =
+      std::make_unique<FakeProvider>(time(), FakeProviderOptions{.latency = 100ms, .page_size = 2});
+  const TimeRange range = Range("2024-01-02T14:30:00Z", "2024-01-02T14:40:00Z");
+  std::optional<absl::StatusOr<std::vector<Bar>>> result;
+  boost::asio::co_spawn(io(), provider->FetchBars(Sym("AAPL"), range, Timeframe::kOneMinute),
+                        [&](std::exception_ptr e, absl::StatusOr<std::vector<Bar>> bars) {
+                          EXPECT_FALSE(e);
+                          result = std::move(bars);
+                        });
+  Poll();
+  provider.reset();  // its options and clock pointer are gone; the fetch must not need them
+  RunAsync(time().SleepFor(1s));
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status();
+  EXPECT_EQ((*result)->size(), 10u);
 }
 
 TEST_F(FakeProviderTest, CancellingBetweenPagesIsCancelledStatus) {
