@@ -5,8 +5,9 @@
 //  - supervisor (supervisor.h): runs the cases in a child process and owns every deadline;
 //  - progress protocol (progress.h): how the child tells the supervisor where it is;
 //  - XML (xml_report.h): the one report written to XML_OUTPUT_FILE.
+//  - resource groups (resource_lock.h): --mp_resources=a,b (set by mp_cc_test(resources = ...)).
 // Flags (also as env vars): --mp_timing_manifest=PATH (MP_TIMING_MANIFEST),
-// --mp_case_timeout=SECONDS (MP_TEST_CASE_TIMEOUT).
+// --mp_case_timeout=SECONDS (MP_TEST_CASE_TIMEOUT), --mp_resources=LIST (MP_TEST_RESOURCES).
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "testing/case_list.h"
 #include "testing/environment.h"
 #include "testing/kit_internal.h"
+#include "testing/resource_lock.h"
 #include "testing/sharding.h"
 #include "testing/supervisor.h"
 
@@ -138,6 +141,7 @@ int main(int argc, char** argv) {
   const bool child = kit::StartSupervisedChild();  // first: before any thread starts
   const std::string manifest = TakeFlag(&argc, argv, "mp_timing_manifest", "MP_TIMING_MANIFEST");
   const std::string case_timeout = TakeFlag(&argc, argv, "mp_case_timeout", "MP_TEST_CASE_TIMEOUT");
+  const std::string resources = TakeFlag(&argc, argv, "mp_resources", "MP_TEST_RESOURCES");
   const std::vector<std::string> original_args(argv + 1, argv + argc);
   // Results per case for Bazel (gtest also reads XML_OUTPUT_FILE; be explicit).
   if (const char* xml = Env("XML_OUTPUT_FILE")) {
@@ -165,6 +169,17 @@ int main(int argc, char** argv) {
   if (const char* status = Env("TEST_SHARD_STATUS_FILE")) {
     std::ofstream touch(status, std::ios::app);
     if (!touch) Die(std::string("cannot touch TEST_SHARD_STATUS_FILE ") + status);
+  }
+
+  // Resource groups (mp_cc_test(resources = [...])): held until the binary ends.
+  std::optional<kit::ResourceLocks> locks;
+  if (!resources.empty() && !GTEST_FLAG_GET(list_tests)) {
+    std::vector<std::string> names;
+    std::stringstream list(resources);
+    for (std::string name; std::getline(list, name, ',');) names.push_back(name);
+    absl::StatusOr<kit::ResourceLocks> acquired = kit::ResourceLocks::Acquire(names);
+    if (!acquired.ok()) Die(std::string(acquired.status().message()));
+    locks.emplace(std::move(*acquired));
   }
 
   const kit::CaseSelection selection = kit::SelectCasesLikeGoogleTest();

@@ -1,6 +1,7 @@
 // A test binary the kit's own tests run as a child process (never directly by Bazel): its
 // cases print what they did so the parent can check sharding, watchdog and naming behaviour.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -57,6 +58,18 @@ void ReportTempDir() {
 }
 TEST(TempDirs, First) { ReportTempDir(); }
 TEST(TempDirs, Second) { ReportTempDir(); }
+
+// For resource_lock_test: holds its process (and so its resource locks) until released.
+TEST(Resources, HoldUntilReleased) {
+  Report("HOLDING");
+  std::fflush(stdout);
+  const int fd = open(std::getenv("MP_FIXTURE_RELEASE_FIFO"), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  char byte;
+  EXPECT_EQ(read(fd, &byte, 1), 1);
+  close(fd);
+}
+TEST(Resources, Quick) { Report("RAN"); }
 
 TEST(Names, Print) {
   const int count =
