@@ -139,6 +139,8 @@ class Coordinator::Impl {
   std::string job_id_;
   std::map<Symbol, SymbolState> states_;
   std::vector<Batch> batches_;
+  // Symbols with every bar stored whose checkpoint lacks only `done`.
+  Batch nothing_left_;
   size_t next_batch_ = 0;
   bool started_ = false;
   bool running_ = false;
@@ -247,6 +249,11 @@ void Coordinator::Impl::Plan() {
   for (auto& [symbol, state] : states_) {
     if (state.done) continue;
     const int64_t start = state.last_ts_ns ? *state.last_ts_ns + 1 : options_.range.start_ns();
+    if (start >= options_.range.end_ns()) {
+      // Its last stored bar is the range's last instant; only the done mark is missing.
+      nothing_left_.symbols.push_back(&state);
+      continue;
+    }
     by_start[std::max(start, options_.range.start_ns())].push_back(&state);
   }
   const int max_symbols = std::max(1, provider_.max_symbols_per_request());
@@ -274,6 +281,11 @@ asio::awaitable<absl::StatusOr<IngestResult>> Coordinator::Impl::Run() {
     co_return result;
   }
   Plan();
+  if (!nothing_left_.symbols.empty()) {
+    BatchRun run(options_.timeframe, options_.policy);
+    absl::Status status = co_await CompleteSymbols(run, {}, nothing_left_.symbols, -1);
+    if (!status.ok()) FailSymbols(nothing_left_, status);
+  }
   running_ = true;
   if (options_.write_thread && !batches_.empty()) writer_.emplace(1);
   const size_t workers = std::min(batches_.size(), static_cast<size_t>(options_.workers));

@@ -13,7 +13,9 @@
 #include "marketpipe/ingestion/job.h"
 #include "marketpipe/ingestion/memory_store.h"
 #include "marketpipe/ingestion/scripted_provider.h"
+#include "marketpipe/storage/store.h"
 #include "testing/async_test.h"
+#include "testing/environment.h"
 
 namespace marketpipe::ingestion {
 namespace {
@@ -301,6 +303,40 @@ TEST_P(IngestTest, RerunOfACompletedJobFetchesNothing) {
   EXPECT_EQ(provider.requests().size(), requests);
 }
 
+TEST_P(IngestTest, SymbolWhoseLastStoredBarEndsTheRangeIsCompletedWithoutAFetch) {
+  ScriptedProvider provider(time(), {});
+  IngestOptions options = Options(Symbols({"AAPL"}));
+  // The range ends one nanosecond after a bar, so that bar is the range's last instant.
+  options.range = *TimeRange::Create(kStart, kStart + 10 * kMinute + 1);
+  options.job_id = "edge";
+  storage::JobRecord job;
+  job.id = "edge";
+  job.symbols = options.symbols;
+  job.range = options.range;
+  job.provenance = {.provider = "scripted", .feed = "fake"};
+  ASSERT_TRUE(store_.CreateJob(job).ok());
+  const std::vector<Bar> bars = Expected(options);
+  ASSERT_EQ(bars.back().ts_ns, options.range.end_ns() - 1);
+  storage::PageWrite write;
+  write.provenance = job.provenance;
+  write.bars = bars;
+  write.job_id = "edge";
+  write.checkpoints = {{.symbol = options.symbols[0],
+                        .last_ts_ns = bars.back().ts_ns,
+                        .bars_stored = 11,
+                        .done = false,
+                        .error = ""}};
+  ASSERT_TRUE(store_.WritePage(write).ok());
+  absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->state, JobState::kCompleted);
+  EXPECT_TRUE(provider.requests().empty());
+  auto checkpoints = store_.GetCheckpoints("edge");
+  ASSERT_TRUE(checkpoints.ok());
+  ASSERT_THAT(*checkpoints, SizeIs(1));
+  EXPECT_TRUE((*checkpoints)[0].done);
+}
+
 TEST_P(IngestTest, CancelStopsAfterThePageInFlightAndTheJobResumes) {
   ScriptedProvider provider(
       time(), {.max_symbols_per_request = 1, .page_size = 200, .latency = std::chrono::seconds(1)});
@@ -524,6 +560,95 @@ TEST_P(IngestTest, AggregateTimeframeNotCoarserIsInvalidArgument) {
   EXPECT_EQ(Ingest(provider, store_, options).status().code(), absl::StatusCode::kInvalidArgument);
   options.aggregate_to = {Timeframe::kOneHour};
   EXPECT_EQ(Ingest(provider, store_, options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The same coordinator on the embedded store it runs on in production.
+class IngestSqliteTest : public ::testing::AsyncTest {
+ protected:
+  void SetUp() override {
+    auto store = storage::OpenStore("sqlite:" + ::testing::CaseTempDir() + "/bars.db");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+  IngestOptions Options(std::vector<Symbol> symbols) {
+    IngestOptions options;
+    options.symbols = std::move(symbols);
+    options.range = *TimeRange::Create(kStart, kStart + kDay);
+    options.feed = "fake";
+    options.workers = 3;
+    return options;
+  }
+  std::vector<Bar> Stored(const IngestOptions& options) {
+    std::vector<Bar> out;
+    for (const Symbol& symbol : SymbolsOfShard(options.symbols, {})) {
+      auto bars = store_->ReadBars(symbol, Timeframe::kOneMinute, options.range);
+      EXPECT_TRUE(bars.ok()) << bars.status();
+      if (bars.ok()) out.insert(out.end(), bars->begin(), bars->end());
+    }
+    return out;
+  }
+  std::unique_ptr<storage::Store> store_;
+};
+
+TEST_F(IngestSqliteTest, FailedThenCancelledThenResumedJobEndsWithExactlyEveryBar) {
+  ScriptedProvider provider(
+      time(),
+      {.max_symbols_per_request = 2, .page_size = 300, .latency = std::chrono::milliseconds(100)});
+  provider.options().fail["MSFT"] = {.after_bars = 700, .error = absl::UnavailableError("503")};
+  IngestOptions options = Options(ManySymbols(5));
+  options.symbols.push_back(*Symbol::Parse("MSFT"));
+  const std::vector<Bar> expected =
+      ScriptedProvider::Expected(options.symbols, options.range, options.timeframe);
+
+  absl::StatusOr<IngestResult> first = RunAsync(RunIngest(provider, *store_, time(), options));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->state, JobState::kCompletedWithErrors);
+
+  provider.options().fail.clear();
+  int pages = 0;
+  Coordinator* running = nullptr;
+  options.on_progress = [&](const Progress&) {
+    if (++pages == 2) running->Cancel();
+  };
+  Coordinator second(provider, *store_, time(), options);
+  running = &second;
+  absl::StatusOr<IngestResult> cancelled = RunAsync(second.Run());
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->state, JobState::kCancelled);
+  EXPECT_EQ((*store_->GetJob(first->job_id))->state, JobState::kCancelled);
+
+  options.on_progress = nullptr;
+  absl::StatusOr<IngestResult> last = RunAsync(RunIngest(provider, *store_, time(), options));
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->job_id, first->job_id);
+  EXPECT_EQ(last->state, JobState::kCompleted);
+  EXPECT_TRUE(last->failures.empty());
+  EXPECT_EQ(Stored(options), expected);
+  // Across the three runs nothing was fetched twice beyond the pages in flight when the first
+  // run failed (the lost page) and when the second was cancelled (one per worker).
+  EXPECT_LE(provider.bars_sent(), static_cast<int64_t>(expected.size()) + 4 * 300);
+  auto checkpoints = store_->GetCheckpoints(first->job_id);
+  ASSERT_TRUE(checkpoints.ok());
+  for (const storage::Checkpoint& c : *checkpoints) {
+    EXPECT_TRUE(c.done) << c.symbol;
+    EXPECT_EQ(c.error, "") << c.symbol;
+    EXPECT_EQ(c.bars_stored, 1440) << c.symbol;
+  }
+}
+
+TEST_F(IngestSqliteTest, AggregatesLandInTheSameStore) {
+  ScriptedProvider provider(time(), {});
+  IngestOptions options = Options({*Symbol::Parse("AAPL")});
+  options.aggregate_to = {Timeframe::kFifteenMinutes, Timeframe::kOneDay};
+  absl::StatusOr<IngestResult> result = RunAsync(RunIngest(provider, *store_, time(), options));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->state, JobState::kCompleted);
+  const Symbol aapl = *Symbol::Parse("AAPL");
+  EXPECT_EQ(*store_->CountBars(aapl, Timeframe::kFifteenMinutes, options.range), 96);
+  // A UTC day spans two New York trading dates.
+  EXPECT_EQ(*store_->CountBars(aapl, Timeframe::kOneDay,
+                               *TimeRange::Create(kStart - kDay, kStart + 2 * kDay)),
+            2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Writes, IngestTest, ::testing::Bool(),
