@@ -3,6 +3,7 @@
 // on the test's virtual clock; socket I/O holds ExternalWaits so the clock never skips it.
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -13,10 +14,12 @@
 
 #include "marketpipe/core/time_format.h"
 #include "marketpipe/net/client/http_client.h"
+#include "marketpipe/net/client/loopback_server.h"
 #include "marketpipe/providers/alpaca/alpaca_client.h"
 #include "marketpipe/providers/rate_limit/rate_limiter.h"
 #include "marketpipe/providers/registry/provider_registry.h"
 #include "testing/async_test.h"
+#include "testing/environment.h"
 #include "testing/fakes/fake_alpaca_server.h"
 
 namespace marketpipe {
@@ -306,6 +309,70 @@ TEST_F(AlpacaEndToEndTest, ManySymbolsConcurrentlyNeverExceedTheSharedRateLimit)
   }
   // 20 requests at 1/s after a burst of 5 take 15 s of virtual time, and no more.
   EXPECT_EQ(recording.sent_at.back() - recording.sent_at.front(), 15s);
+}
+
+// The Alpaca provider over HTTPS to a self-signed loopback server: untrusted, then trusted
+// through SSL_CERT_FILE (OpenSSL's default trust store; each case runs in its own process).
+class AlpacaTlsEndToEndTest : public testing::AsyncTest {
+ protected:
+  std::unique_ptr<marketpipe::Provider> MakeAlpaca() {
+    ProviderConfig config;
+    config.name = "alpaca";
+    config.base_url = server_.base_url();
+    ProviderContext context;
+    context.executor = io().get_executor();
+    context.time = &time();
+    context.env = [](std::string_view name) -> std::optional<std::string> {
+      if (name == "ALPACA_KEY") return std::string(kKey);
+      if (name == "ALPACA_SECRET") return std::string(kSecret);
+      return std::nullopt;
+    };
+    context.log = [this](std::string_view line) { log_.emplace_back(line); };
+    auto provider = MakeProvider(config, context);
+    EXPECT_TRUE(provider.ok()) << provider.status();
+    return *std::move(provider);
+  }
+
+  absl::StatusOr<std::vector<Bar>> Fetch(marketpipe::Provider& p) {
+    auto range = *TimeRange::Create(*ParseRfc3339("2024-01-02T14:30:00Z"),
+                                    *ParseRfc3339("2024-01-02T21:00:00Z"));
+    return RunAsync(p.FetchBars(*Symbol::Parse("AAPL"), range, Timeframe::kOneMinute));
+  }
+
+  net::client_test::TestCertificate cert_ =
+      net::client_test::TestCertificate::Generate("localhost", {"IP:127.0.0.1"});
+  FakeAlpacaServer server_{FakeAlpacaServer::Options{
+      .key_id = kKey,
+      .secret_key = kSecret,
+      .tls = FakeAlpacaServer::Options::Tls{cert_.Pem(), cert_.KeyPem()}}};
+  std::vector<std::string> log_;
+};
+
+TEST_F(AlpacaTlsEndToEndTest, UntrustedCertificateFailsAtOnceNamingTheUrl) {
+  server_.AddPage(Minutes("AAPL", 0, 2));
+  auto provider = MakeAlpaca();
+  auto bars = Fetch(*provider);
+  ASSERT_FALSE(bars.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(bars.status())) << bars.status();
+  EXPECT_NE(bars.status().message().find("GET " + server_.base_url() + "/v2/stocks/bars?"),
+            std::string::npos)
+      << bars.status();
+  EXPECT_NE(bars.status().message().find("certificate verification failed"), std::string::npos)
+      << bars.status();
+  EXPECT_TRUE(log_.empty()) << "no retry of a certificate failure: " << log_[0];
+  EXPECT_EQ(time().elapsed(), 0s);
+}
+
+TEST_F(AlpacaTlsEndToEndTest, CertificateTrustedThroughSslCertFileServesBars) {
+  server_.AddPage(Minutes("AAPL", 0, 2));
+  const std::string ca = testing::CaseTempDir() + "/ca.pem";
+  cert_.WritePem(ca);
+  ASSERT_EQ(setenv("SSL_CERT_FILE", ca.c_str(), 1), 0);
+  auto provider = MakeAlpaca();
+  auto bars = Fetch(*provider);
+  unsetenv("SSL_CERT_FILE");
+  ASSERT_TRUE(bars.ok()) << bars.status();
+  EXPECT_EQ(bars->size(), 2u);
 }
 
 }  // namespace
