@@ -308,6 +308,9 @@ TEST_F(IngestProcessTest, KilledTwiceThenResumedStillEndsExact) {
 TEST_F(IngestProcessTest, TwoProcessesWithOverlappingSymbolsEndWithTheExactUnion) {
   const auto reference = Reference("AAPL,MSFT,GOOG,TSLA,AMZN");
   const std::string spec = Sqlite("shared");
+  // Created (and migrated) first: two processes creating one fresh file at once can race on
+  // PRAGMA journal_mode (reported to storage); this test is about concurrent ingests.
+  ASSERT_TRUE(storage::OpenStore(spec).ok());
   // Different symbol sets (so neither job duplicates the other) sharing MSFT and GOOG.
   Helper a(Args(spec, "AAPL,MSFT,GOOG", {"--page-size=97"}));
   Helper b(Args(spec, "MSFT,GOOG,TSLA,AMZN", {"--page-size=89"}));
