@@ -93,7 +93,7 @@ class StoreFixture {
   // Null (with the reason printed) when no PostgreSQL can be had.
   static StoreFixture* Postgres() {
     static StoreFixture* fixture = []() -> StoreFixture* {
-      auto server = testing::SharedPostgresServer();
+      auto server = mptest::SharedPostgresServer();
       if (!server.ok()) {
         std::fprintf(stderr, "no PostgreSQL: %s\n", server.status().ToString().c_str());
         return nullptr;

@@ -24,8 +24,8 @@ namespace {
 constexpr int kPages = 10;
 constexpr int kBarsPerPage = 10000;
 
-testing::FakeAlpacaServer::BarsBySymbol Page(int page) {
-  testing::FakeAlpacaServer::BarsBySymbol bars;
+mptest::FakeAlpacaServer::BarsBySymbol Page(int page) {
+  mptest::FakeAlpacaServer::BarsBySymbol bars;
   auto& list = bars["AAPL"];
   list.reserve(kBarsPerPage);
   const int64_t start = *marketpipe::ParseRfc3339("2024-01-02T00:00:00Z") / 1'000'000'000;
@@ -46,7 +46,7 @@ testing::FakeAlpacaServer::BarsBySymbol Page(int page) {
 }
 
 void BM_FetchThroughFakeServer(benchmark::State& state) {
-  testing::FakeAlpacaServer server;
+  mptest::FakeAlpacaServer server;
   for (int p = 0; p < kPages; ++p) server.AddPage(Page(p));
   boost::asio::io_context io;
   auto& time = marketpipe::SystemTimeSource();

@@ -107,7 +107,7 @@ class SimulatedAlpaca final : public marketpipe::net::HttpTransport {
 };
 
 // AsyncTest outside gtest: its io_context and auto-advancing virtual clock.
-class BenchCase : public testing::AsyncTest {
+class BenchCase : public mptest::AsyncTest {
  public:
   void TestBody() override {}
   using AsyncTest::RunAsync;
@@ -169,7 +169,7 @@ Figures Run(int per_request) {
 
 int main() {
   // The default batch size is derived from the URL length limit.
-  testing::VirtualTimeSource time;
+  mptest::VirtualTimeSource time;
   SimulatedAlpaca unused(time);
   auto limiter = *marketpipe::RateLimiter::PerMinute(time, 200, 10);
   marketpipe::alpaca::AlpacaOptions options;

@@ -202,7 +202,7 @@ BENCHMARK(BM_SqliteStore)
 
 // The benchmark's own schema on the kit's server; empty when the server is missing.
 std::string PostgresConninfo(benchmark::State& state) {
-  absl::StatusOr<testing::PostgresServerInfo> server = testing::SharedPostgresServer();
+  absl::StatusOr<mptest::PostgresServerInfo> server = mptest::SharedPostgresServer();
   if (!server.ok()) {
     state.SkipWithError(server.status().ToString().c_str());
     return "";

@@ -21,7 +21,7 @@ using boost::asio::awaitable;
 using namespace std::chrono_literals;
 
 // AsyncTest outside gtest: expose what a case body would use.
-class BenchCase : public testing::AsyncTest {
+class BenchCase : public mptest::AsyncTest {
  public:
   void TestBody() override {}
   using AsyncTest::RunAsync;

@@ -5,7 +5,7 @@
 #include "testing/environment.h"
 #include "testing/kit_internal.h"
 
-namespace testing {
+namespace mptest {
 
 std::chrono::milliseconds CaseBudget() { return kit_internal::GetCaseBudget(); }
 
@@ -98,4 +98,4 @@ void AsyncTest::CheckNothingPending(const char* when) {
   }
 }
 
-}  // namespace testing
+}  // namespace mptest

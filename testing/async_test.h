@@ -15,11 +15,11 @@
 
 #include "testing/virtual_time.h"
 
-namespace testing {
+namespace mptest {
 
 // Fixture for async tests: one fresh io_context and one VirtualTimeSource per case.
 //
-//   class RateLimiterTest : public testing::AsyncTest {};
+//   class RateLimiterTest : public mptest::AsyncTest {};
 //   TEST_F(RateLimiterTest, ThirdAcquireWaitsForRefill) {
 //     auto limiter = *RateLimiter::Create(time(), {.capacity = 2, .refill_per_second = 1});
 //     RunAsync([&]() -> boost::asio::awaitable<void> {
@@ -98,6 +98,6 @@ T AsyncTest::RunAsync(boost::asio::awaitable<T> task) {
   if constexpr (!std::is_void_v<T>) return std::move(*state->result);
 }
 
-}  // namespace testing
+}  // namespace mptest
 
 #endif  // TESTING_ASYNC_TEST_H_

@@ -33,7 +33,7 @@
 
 namespace {
 
-namespace kit = testing::kit_internal;
+namespace kit = mptest::kit_internal;
 
 const char* Env(const char* name) {
   const char* v = std::getenv(name);
@@ -83,7 +83,7 @@ ShardPlan PlanShard(const std::vector<kit::SelectedCase>& cases, const std::stri
     Die("bad shard settings: index " + std::to_string(plan.index) + " of " +
         std::to_string(plan.total));
   }
-  testing::sharding::Timings timings;
+  mptest::sharding::Timings timings;
   if (!manifest.empty()) {
     std::ifstream in(manifest);
     if (!in) Die("cannot read timing manifest " + manifest);
@@ -91,7 +91,7 @@ ShardPlan PlanShard(const std::vector<kit::SelectedCase>& cases, const std::stri
     text << in.rdbuf();
     std::string error;
     const char* target = Env("TEST_TARGET") ? Env("TEST_TARGET") : "";
-    if (!testing::sharding::ParseManifest(text.str(), target, &timings, &error)) {
+    if (!mptest::sharding::ParseManifest(text.str(), target, &timings, &error)) {
       Die(error + " in " + manifest);
     }
     plan.partition = "timing manifest " + manifest + " (" +
@@ -104,7 +104,7 @@ ShardPlan PlanShard(const std::vector<kit::SelectedCase>& cases, const std::stri
     by_name[c.full_name()] = c;
   }
   for (const auto& name :
-       testing::sharding::CasesForShard(names, plan.index, plan.total, &timings)) {
+       mptest::sharding::CasesForShard(names, plan.index, plan.total, &timings)) {
     plan.mine.push_back(by_name[name]);
   }
   return plan;
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
   }
 
   std::printf("[ marketpipe ] worker %s: %zu of %zu cases (%s), case budget %.1f s\n",
-              testing::WorkerId().c_str(), plan.mine.size(), selection.cases.size(),
+              mptest::WorkerId().c_str(), plan.mine.size(), selection.cases.size(),
               plan.partition.c_str(), budget.count() / 1000.0);
   std::fflush(stdout);
 

@@ -2,20 +2,20 @@
 
 #include <gtest/gtest.h>
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 namespace {
 
 // Thrown from the first event after GoogleTest has filtered and shuffled, so no case runs.
 struct SelectionDone {};
 
-class Collector : public EmptyTestEventListener {
+class Collector : public ::testing::EmptyTestEventListener {
  public:
   explicit Collector(CaseSelection* out) : out_(out) {}
-  void OnTestIterationStart(const UnitTest& unit, int) override {
+  void OnTestIterationStart(const ::testing::UnitTest& unit, int) override {
     for (int s = 0; s < unit.total_test_suite_count(); ++s) {
-      const TestSuite& suite = *unit.GetTestSuite(s);  // in shuffled order
+      const ::testing::TestSuite& suite = *unit.GetTestSuite(s);  // in shuffled order
       for (int t = 0; t < suite.total_test_count(); ++t) {
-        const TestInfo& info = *suite.GetTestInfo(t);
+        const ::testing::TestInfo& info = *suite.GetTestInfo(t);
         if (info.should_run()) out_->cases.push_back({suite.name(), info.name()});
       }
     }
@@ -32,10 +32,10 @@ class Collector : public EmptyTestEventListener {
 
 CaseSelection SelectCasesLikeGoogleTest() {
   CaseSelection selection;
-  TestEventListeners& listeners = UnitTest::GetInstance()->listeners();
+  ::testing::TestEventListeners& listeners = ::testing::UnitTest::GetInstance()->listeners();
   // Silence this pass: the printers are put back afterwards.
-  TestEventListener* printer = listeners.Release(listeners.default_result_printer());
-  TestEventListener* xml = listeners.Release(listeners.default_xml_generator());
+  ::testing::TestEventListener* printer = listeners.Release(listeners.default_result_printer());
+  ::testing::TestEventListener* xml = listeners.Release(listeners.default_xml_generator());
   Collector* collector = new Collector(&selection);
   listeners.Append(collector);
   // Let the exception leave RUN_ALL_TESTS instead of being reported as a failure.
@@ -56,4 +56,4 @@ CaseSelection SelectCasesLikeGoogleTest() {
   return selection;
 }
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

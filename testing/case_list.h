@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 
 struct SelectedCase {
   std::string suite;  // "P/Suite"
@@ -28,6 +28,6 @@ struct CaseSelection {
 // InitGoogleTest, with GTEST_TOTAL_SHARDS unset. Prints nothing; RUN_ALL_TESTS may follow.
 CaseSelection SelectCasesLikeGoogleTest();
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal
 
 #endif  // TESTING_CASE_LIST_H_

@@ -11,7 +11,7 @@
 
 extern char** environ;
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 
 pid_t SpawnChildProcess(const ChildProcess& child) {
   std::vector<std::string> env;
@@ -88,4 +88,4 @@ ChildExit RunChildProcess(const ChildProcess& child) {
   return result;
 }
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 
 struct ChildProcess {
   std::vector<std::string> argv;  // argv[0] is the program's path
@@ -36,6 +36,6 @@ pid_t SpawnChildProcess(const ChildProcess& child);
 // Blocks until the child exits.
 ChildExit RunChildProcess(const ChildProcess& child);
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal
 
 #endif  // TESTING_CHILD_PROCESS_H_

@@ -14,7 +14,7 @@
 
 #include "testing/kit_internal.h"
 
-namespace testing {
+namespace mptest {
 namespace {
 
 const char* Env(const char* name) {
@@ -79,7 +79,7 @@ std::string WorkerId() {
 }
 
 std::string CurrentCaseName() {
-  const TestInfo* info = UnitTest::GetInstance()->current_test_info();
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   if (!info) return "";
   return std::string(info->test_suite_name()) + "." + info->name();
 }
@@ -101,7 +101,7 @@ std::string CaseTempDir() {
   std::filesystem::remove_all(fresh, ec);
   std::filesystem::create_directories(fresh, ec);
   if (ec) {
-    throw std::runtime_error("testing::CaseTempDir: cannot create " + fresh.string() + ": " +
+    throw std::runtime_error("mptest::CaseTempDir: cannot create " + fresh.string() + ": " +
                              ec.message());
   }
   dir_generation = generation;
@@ -121,4 +121,4 @@ std::string UniqueName(std::string_view prefix) {
   return p + suffix;
 }
 
-}  // namespace testing
+}  // namespace mptest

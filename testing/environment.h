@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace testing {
+namespace mptest {
 
 // "shard-<i>-of-<n>" when Bazel shards the test (TEST_TOTAL_SHARDS > 1), "main" otherwise.
 // The C++ analogue of PYTEST_XDIST_WORKER.
@@ -26,6 +26,6 @@ std::string UniqueName(std::string_view prefix);
 // Name of the running test case as "Suite.Case" ("" outside a case).
 std::string CurrentCaseName();
 
-}  // namespace testing
+}  // namespace mptest
 
 #endif  // TESTING_ENVIRONMENT_H_

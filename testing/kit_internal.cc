@@ -3,7 +3,7 @@
 #include <atomic>
 #include <mutex>
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 namespace {
 
 std::atomic<int64_t> case_budget_ms{60'000};
@@ -31,4 +31,4 @@ std::vector<std::string> DescribePendingWork() {
   return (*describer)();
 }
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

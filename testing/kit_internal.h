@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 
 // The per-case real-time budget the main derived (AsyncTest::RunAsync obeys it).
 void SetCaseBudget(std::chrono::milliseconds budget);
@@ -25,6 +25,6 @@ using PendingDescriber = std::function<std::vector<std::string>()>;
 void SetPendingDescriber(PendingDescriber describer);
 std::vector<std::string> DescribePendingWork();
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal
 
 #endif  // TESTING_KIT_INTERNAL_H_

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 namespace {
 
 std::string Escape(std::string_view s) {
@@ -121,32 +121,40 @@ void ProgressWriter::Write(int fd, const std::vector<std::string>& fields) {
   }
 }
 
-void ProgressWriter::OnTestProgramStart(const UnitTest&) { Write(fd_, {"PROGRAM_START"}); }
-void ProgressWriter::OnEnvironmentsSetUpStart(const UnitTest&) { Write(fd_, {"ENV_SETUP"}); }
-void ProgressWriter::OnEnvironmentsSetUpEnd(const UnitTest&) { Write(fd_, {"ENV_SETUP_DONE"}); }
-void ProgressWriter::OnTestSuiteStart(const TestSuite& suite) {
+void ProgressWriter::OnTestProgramStart(const ::testing::UnitTest&) {
+  Write(fd_, {"PROGRAM_START"});
+}
+void ProgressWriter::OnEnvironmentsSetUpStart(const ::testing::UnitTest&) {
+  Write(fd_, {"ENV_SETUP"});
+}
+void ProgressWriter::OnEnvironmentsSetUpEnd(const ::testing::UnitTest&) {
+  Write(fd_, {"ENV_SETUP_DONE"});
+}
+void ProgressWriter::OnTestSuiteStart(const ::testing::TestSuite& suite) {
   Write(fd_, {"SUITE_START", suite.name()});
 }
-void ProgressWriter::OnTestStart(const TestInfo& info) {
+void ProgressWriter::OnTestStart(const ::testing::TestInfo& info) {
   Write(fd_, {"CASE_START", info.test_suite_name(), info.name()});
 }
-void ProgressWriter::OnTestPartResult(const TestPartResult& r) {
-  if (r.type() == TestPartResult::kSuccess) return;
+void ProgressWriter::OnTestPartResult(const ::testing::TestPartResult& r) {
+  if (r.type() == ::testing::TestPartResult::kSuccess) return;
   Write(fd_, {"PART", r.skipped() ? "s" : "f", r.file_name() ? r.file_name() : "",
               std::to_string(r.line_number()), r.message()});
 }
-void ProgressWriter::OnTestEnd(const TestInfo& info) {
-  const TestResult& r = *info.result();
+void ProgressWriter::OnTestEnd(const ::testing::TestInfo& info) {
+  const ::testing::TestResult& r = *info.result();
   Write(fd_, {"CASE_END", info.test_suite_name(), info.name(),
               r.Skipped()  ? "skipped"
               : r.Failed() ? "failed"
                            : "passed",
               std::to_string(r.elapsed_time())});
 }
-void ProgressWriter::OnTestSuiteEnd(const TestSuite& suite) {
+void ProgressWriter::OnTestSuiteEnd(const ::testing::TestSuite& suite) {
   Write(fd_, {"SUITE_END", suite.name()});
 }
-void ProgressWriter::OnEnvironmentsTearDownStart(const UnitTest&) { Write(fd_, {"ENV_TEARDOWN"}); }
-void ProgressWriter::OnTestProgramEnd(const UnitTest&) { Write(fd_, {"PROGRAM_END"}); }
+void ProgressWriter::OnEnvironmentsTearDownStart(const ::testing::UnitTest&) {
+  Write(fd_, {"ENV_TEARDOWN"});
+}
+void ProgressWriter::OnTestProgramEnd(const ::testing::UnitTest&) { Write(fd_, {"PROGRAM_END"}); }
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

@@ -28,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 
 // Environment variable naming the child's progress descriptor.
 constexpr char kProgressFdEnv[] = "MP_KIT_PROGRESS_FD";
@@ -73,19 +73,19 @@ struct ProgressEvent {
 std::optional<ProgressEvent> ParseProgressLine(std::string_view line);
 
 // Child side: writes the protocol to `fd` (does not own it).
-class ProgressWriter : public EmptyTestEventListener {
+class ProgressWriter : public ::testing::EmptyTestEventListener {
  public:
   explicit ProgressWriter(int fd) : fd_(fd) {}
-  void OnTestProgramStart(const UnitTest&) override;
-  void OnEnvironmentsSetUpStart(const UnitTest&) override;
-  void OnEnvironmentsSetUpEnd(const UnitTest&) override;
-  void OnTestSuiteStart(const TestSuite& suite) override;
-  void OnTestStart(const TestInfo& info) override;
-  void OnTestPartResult(const TestPartResult& result) override;
-  void OnTestEnd(const TestInfo& info) override;
-  void OnTestSuiteEnd(const TestSuite& suite) override;
-  void OnEnvironmentsTearDownStart(const UnitTest&) override;
-  void OnTestProgramEnd(const UnitTest&) override;
+  void OnTestProgramStart(const ::testing::UnitTest&) override;
+  void OnEnvironmentsSetUpStart(const ::testing::UnitTest&) override;
+  void OnEnvironmentsSetUpEnd(const ::testing::UnitTest&) override;
+  void OnTestSuiteStart(const ::testing::TestSuite& suite) override;
+  void OnTestStart(const ::testing::TestInfo& info) override;
+  void OnTestPartResult(const ::testing::TestPartResult& result) override;
+  void OnTestEnd(const ::testing::TestInfo& info) override;
+  void OnTestSuiteEnd(const ::testing::TestSuite& suite) override;
+  void OnEnvironmentsTearDownStart(const ::testing::UnitTest&) override;
+  void OnTestProgramEnd(const ::testing::UnitTest&) override;
 
   // Writes one line made of `fields`, escaped. Safe from any thread.
   static void Write(int fd, const std::vector<std::string>& fields);
@@ -94,6 +94,6 @@ class ProgressWriter : public EmptyTestEventListener {
   int fd_;
 };
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal
 
 #endif  // TESTING_PROGRESS_H_

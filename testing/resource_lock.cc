@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 
 std::string ResourceLockDir() {
   const char* dir = std::getenv("MP_TEST_LOCK_DIR");
@@ -64,4 +64,4 @@ ResourceLocks::~ResourceLocks() {
   for (int fd : fds_) close(fd);  // closing the last descriptor releases the flock
 }
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

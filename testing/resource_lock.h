@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 
 class ResourceLocks {
  public:
@@ -38,6 +38,6 @@ class ResourceLocks {
 // The directory the lock files live in.
 std::string ResourceLockDir();
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal
 
 #endif  // TESTING_RESOURCE_LOCK_H_

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <numeric>
 
-namespace testing::sharding {
+namespace mptest::sharding {
 namespace {
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
@@ -90,4 +90,4 @@ std::vector<std::string> CasesForShard(const std::vector<std::string>& cases, in
   return mine;
 }
 
-}  // namespace testing::sharding
+}  // namespace mptest::sharding

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace testing::sharding {
+namespace mptest::sharding {
 
 // Recorded case durations for one test target, read from a timing manifest.
 //
@@ -31,6 +31,6 @@ bool ParseManifest(std::string_view text, std::string_view target, Timings* out,
 std::vector<std::string> CasesForShard(const std::vector<std::string>& cases, int index, int total,
                                        const Timings* timings);
 
-}  // namespace testing::sharding
+}  // namespace mptest::sharding
 
 #endif  // TESTING_SHARDING_H_

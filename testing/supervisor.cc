@@ -23,7 +23,7 @@
 #include "testing/progress.h"
 #include "testing/xml_report.h"
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -532,8 +532,8 @@ bool StartSupervisedChild() {
   sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // inherited by every thread started later
   std::thread(ReportStalls, fd, set).detach();
-  UnitTest::GetInstance()->listeners().Append(new ProgressWriter(fd));
+  ::testing::UnitTest::GetInstance()->listeners().Append(new ProgressWriter(fd));
   return true;
 }
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

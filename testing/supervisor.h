@@ -22,7 +22,7 @@
 
 #include "testing/case_list.h"
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 
 struct SuperviseRequest {
   std::string self;                 // path of this binary
@@ -43,6 +43,6 @@ int Supervise(const SuperviseRequest& request);
 // starts; returns false when this process is not a supervised child.
 bool StartSupervisedChild();
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal
 
 #endif  // TESTING_SUPERVISOR_H_

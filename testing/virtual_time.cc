@@ -9,7 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
-namespace testing {
+namespace mptest {
 
 using marketpipe::TimeSource;
 
@@ -200,4 +200,4 @@ void VirtualTimeSource::EndExternalWait(const void* token) {
   external_.erase(token);
 }
 
-}  // namespace testing
+}  // namespace mptest

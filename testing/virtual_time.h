@@ -16,7 +16,7 @@ namespace boost::asio {
 class io_context;
 }  // namespace boost::asio
 
-namespace testing {
+namespace mptest {
 
 // A TimeSource whose clock moves only when told to. Waits cost no real time: a 60 s rate-limit
 // window is a map insertion and a jump. Timers due at the same instant fire in the order they
@@ -86,6 +86,6 @@ class VirtualTimeSource final : public marketpipe::TimeSource {
   boost::asio::io_context* io_ = nullptr;
 };
 
-}  // namespace testing
+}  // namespace mptest
 
 #endif  // TESTING_VIRTUAL_TIME_H_

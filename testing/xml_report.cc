@@ -4,7 +4,7 @@
 #include <map>
 #include <sstream>
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 namespace {
 
 constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
@@ -139,4 +139,4 @@ std::string RenderXmlReport(const std::vector<CaseReport>& cases, double total_s
   return x.str();
 }
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 
 struct CaseReport {
   enum class Status { kPassed, kFailed, kSkipped };
@@ -28,6 +28,6 @@ std::string RenderXmlReport(const std::vector<CaseReport>& cases, double total_s
 // control characters, invalid UTF-8) become U+FFFD.
 std::string XmlEscape(const std::string& s);
 
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal
 
 #endif  // TESTING_XML_REPORT_H_

@@ -13,7 +13,7 @@ namespace {
 
 class SqliteEnv : public ::testing::Test {
  protected:
-  std::string StoreSpec() const { return "sqlite:" + ::testing::CaseTempDir() + "/store.db"; }
+  std::string StoreSpec() const { return "sqlite:" + ::mptest::CaseTempDir() + "/store.db"; }
 };
 
 }  // namespace

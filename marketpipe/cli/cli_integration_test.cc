@@ -34,7 +34,7 @@ using ::testing::StartsWith;
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = ::testing::CaseTempDir(); }
+  void SetUp() override { dir_ = ::mptest::CaseTempDir(); }
 
   Invocation In(std::vector<std::string> args) {
     Invocation inv;
@@ -314,7 +314,7 @@ TEST_F(CliTest, SigintMidIngestExits130AndTheSameJobIdResumesToTheSameStore) {
   EXPECT_TRUE(Dump("sqlite:interrupted.db") == expected);
 }
 
-testing::FakeAlpacaServer::Bar Minute(const std::string& t, double close) {
+mptest::FakeAlpacaServer::Bar Minute(const std::string& t, double close) {
   return {.t = t,
           .o = close,
           .h = close + 0.05,
@@ -326,15 +326,15 @@ testing::FakeAlpacaServer::Bar Minute(const std::string& t, double close) {
 }
 
 TEST_F(CliTest, AlpacaIngestThroughFaultsFromTheFakeServer) {
-  testing::FakeAlpacaServer server({.key_id = "key", .secret_key = "secret"});
+  mptest::FakeAlpacaServer server({.key_id = "key", .secret_key = "secret"});
   // The fake server serves its pages whatever the symbols asked: one symbol, two pages.
   server.AddPage(
       {{"AAPL", {Minute("2024-01-02T14:30:00Z", 187.15), Minute("2024-01-02T14:31:00Z", 187.2)}}});
   server.AddPage(
       {{"AAPL", {Minute("2024-01-02T14:32:00Z", 187.1), Minute("2024-01-02T14:33:00Z", 187.25)}}});
-  server.InjectOnRequest(0, testing::FakeAlpacaServer::Fault::ServerError(503));
-  server.InjectOnRequest(1, testing::FakeAlpacaServer::Fault::TooManyRequests(0));
-  server.InjectOnRequest(2, testing::FakeAlpacaServer::Fault::ConnectionReset());
+  server.InjectOnRequest(0, mptest::FakeAlpacaServer::Fault::ServerError(503));
+  server.InjectOnRequest(1, mptest::FakeAlpacaServer::Fault::TooManyRequests(0));
+  server.InjectOnRequest(2, mptest::FakeAlpacaServer::Fault::ConnectionReset());
 
   Invocation inv = In({"ingest", "--provider", "alpaca", "--symbols", "AAPL", "--start",
                        "2024-01-02", "--end", "2024-01-03"});
@@ -353,8 +353,8 @@ TEST_F(CliTest, AlpacaIngestThroughFaultsFromTheFakeServer) {
 }
 
 TEST_F(CliTest, AlpacaRefusalIsARuntimeFailureWithTheSymbolsAndReasonInTheSummary) {
-  testing::FakeAlpacaServer server;
-  server.InjectNext(100, testing::FakeAlpacaServer::Fault::Error(403, "forbidden."));
+  mptest::FakeAlpacaServer server;
+  server.InjectNext(100, mptest::FakeAlpacaServer::Fault::Error(403, "forbidden."));
   Invocation inv = In({"ingest", "--provider", "alpaca", "--symbols", "AAPL,MSFT", "--start",
                        "2024-01-02", "--end", "2024-01-03"});
   inv.set_env = {

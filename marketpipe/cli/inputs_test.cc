@@ -44,7 +44,7 @@ TEST(ParseSymbolsTest, EmptyListIsRefused) {
 }
 
 TEST(ParseSymbolsTest, AtFileReadsSymbolsRelativeToTheWorkingDirectory) {
-  const std::string dir = ::testing::CaseTempDir();
+  const std::string dir = ::mptest::CaseTempDir();
   std::ofstream(dir + "/list.txt") << "# my list\nAAPL, MSFT\n\nNVDA  # chips\n";
   auto symbols = ParseSymbols("@list.txt", dir);
   ASSERT_TRUE(symbols.ok()) << symbols.status();

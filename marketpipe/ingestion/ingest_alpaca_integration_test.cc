@@ -27,7 +27,7 @@
 namespace marketpipe::ingestion {
 namespace {
 
-using ::testing::FakeAlpacaServer;
+using ::mptest::FakeAlpacaServer;
 using ::testing::HasSubstr;
 using Fault = FakeAlpacaServer::Fault;
 using storage::JobState;
@@ -67,7 +67,7 @@ std::string FaultName(const Fault& f) {
   }
 }
 
-class IngestAlpacaTest : public ::testing::AsyncTest,
+class IngestAlpacaTest : public ::mptest::AsyncTest,
                          public ::testing::WithParamInterface<std::string> {
  protected:
   IngestAlpacaTest() : server_(FakeAlpacaServer::Options{.key_id = kKey, .secret_key = kSecret}) {
@@ -84,12 +84,12 @@ class IngestAlpacaTest : public ::testing::AsyncTest,
 
   void SetUp() override {
     if (GetParam() == "sqlite") {
-      spec_ = "sqlite:" + ::testing::CaseTempDir() + "/bars.db";
+      spec_ = "sqlite:" + ::mptest::CaseTempDir() + "/bars.db";
     } else {
-      absl::StatusOr<::testing::PostgresServerInfo> pg = ::testing::SharedPostgresServer();
+      absl::StatusOr<::mptest::PostgresServerInfo> pg = ::mptest::SharedPostgresServer();
       ASSERT_TRUE(pg.ok()) << pg.status();
       conninfo_ = pg->conninfo;
-      schema_ = ::testing::UniqueName("ingest");
+      schema_ = ::mptest::UniqueName("ingest");
       spec_ = "postgres:" + conninfo_ + ";schema=" + schema_;
     }
     absl::StatusOr<std::unique_ptr<storage::Store>> store = storage::OpenStore(spec_);
@@ -207,7 +207,7 @@ TEST_P(IngestAlpacaTest, EveryTransientFaultIsRetriedAndTheBarsAreExact) {
     const size_t before = server_.request_count();
     server_.InjectOnRequest(before + 1, fault);
     IngestOptions options = Options();
-    options.job_id = ::testing::UniqueName("job");
+    options.job_id = ::mptest::UniqueName("job");
     absl::StatusOr<IngestResult> result = RunAsync(RunIngest(*provider_, *store_, time(), options));
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->state, JobState::kCompleted)

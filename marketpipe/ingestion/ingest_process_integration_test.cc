@@ -208,7 +208,7 @@ const char kSymbols[] = "AAPL,MSFT,GOOG,TSLA";
 class IngestProcessTest : public ::testing::Test {
  protected:
   std::string Sqlite(const std::string& name) {
-    return "sqlite:" + ::testing::CaseTempDir() + "/" + name + ".db";
+    return "sqlite:" + ::mptest::CaseTempDir() + "/" + name + ".db";
   }
 
   // The store of an uninterrupted run of `symbols`.
@@ -343,7 +343,7 @@ TEST_F(IngestProcessTest, AJobLeftRunningByAKillBlocksADuplicateJobUntilItIsResu
 class ShardTest : public IngestProcessTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<::testing::PostgresServerInfo> server = ::testing::SharedPostgresServer();
+    absl::StatusOr<::mptest::PostgresServerInfo> server = ::mptest::SharedPostgresServer();
     ASSERT_TRUE(server.ok()) << server.status();
     conninfo_ = server->conninfo;
   }
@@ -356,7 +356,7 @@ class ShardTest : public IngestProcessTest {
     PQfinish(conn);
   }
   std::string Postgres(const std::string& prefix) {
-    schemas_.push_back(::testing::UniqueName(prefix));
+    schemas_.push_back(::mptest::UniqueName(prefix));
     return "postgres:" + conninfo_ + ";schema=" + schemas_.back();
   }
   std::string conninfo_;

@@ -45,7 +45,7 @@ std::vector<Symbol> ManySymbols(int n) {
 }
 
 // Parameter: whether page transactions run on the writer thread (the default) or inline.
-class IngestTest : public ::testing::AsyncTest, public ::testing::WithParamInterface<bool> {
+class IngestTest : public ::mptest::AsyncTest, public ::testing::WithParamInterface<bool> {
  protected:
   IngestOptions Options(std::vector<Symbol> symbols, int64_t length = kDay) {
     IngestOptions options;
@@ -563,10 +563,10 @@ TEST_P(IngestTest, AggregateTimeframeNotCoarserIsInvalidArgument) {
 }
 
 // The same coordinator on the embedded store it runs on in production.
-class IngestSqliteTest : public ::testing::AsyncTest {
+class IngestSqliteTest : public ::mptest::AsyncTest {
  protected:
   void SetUp() override {
-    auto store = storage::OpenStore("sqlite:" + ::testing::CaseTempDir() + "/bars.db");
+    auto store = storage::OpenStore("sqlite:" + ::mptest::CaseTempDir() + "/bars.db");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }

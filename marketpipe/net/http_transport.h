@@ -23,7 +23,7 @@ namespace marketpipe::net {
 //   RESOURCE_EXHAUSTED  response (or its Content-Length) over the size limit
 //   INVALID_ARGUMENT    the request cannot be sent (bad scheme, CR/LF in a field)
 //   CANCELLED           the awaiting coroutine was cancelled
-// Implementations: //marketpipe/net/client:http_client, testing::MockTransport.
+// Implementations: //marketpipe/net/client:http_client, mptest::MockTransport.
 //
 // Completions are always delivered on the awaiting coroutine's executor, never inline.
 class HttpTransport {

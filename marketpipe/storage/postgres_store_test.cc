@@ -26,7 +26,7 @@ using conformance::Range;
 using conformance::Sym;
 
 // The conformance suite's environment: a fresh PostgreSQL schema per case.
-class PostgresEnv : public ::testing::PostgresFixture {
+class PostgresEnv : public ::mptest::PostgresFixture {
  protected:
   std::string StoreSpec() const { return "postgres:" + dsn() + ";schema=" + schema(); }
 };
@@ -77,7 +77,7 @@ TEST_F(PostgresStoreTest, ASchemaNewerThanTheBinaryIsRefusedAndLeftAlone) {
 }
 
 TEST_F(PostgresStoreTest, AMissingSchemaIsCreatedAndIsolated) {
-  const std::string other = ::testing::UniqueName("s");
+  const std::string other = ::mptest::UniqueName("s");
   {
     absl::StatusOr<std::unique_ptr<Store>> store =
         OpenStore("postgres:" + dsn() + ";schema=" + other);
@@ -189,7 +189,7 @@ TEST_F(PostgresStoreTest, APageThatLosesARaceForAKeyIsUpserted) {
 TEST_F(PostgresStoreTest, GivesTheSameResultsAsSqlite) {
   absl::StatusOr<std::unique_ptr<Store>> postgres = OpenStore(StoreSpec());
   absl::StatusOr<std::unique_ptr<Store>> sqlite =
-      OpenStore("sqlite:" + ::testing::CaseTempDir() + "/store.db");
+      OpenStore("sqlite:" + ::mptest::CaseTempDir() + "/store.db");
   ASSERT_TRUE(postgres.ok()) << postgres.status();
   ASSERT_TRUE(sqlite.ok()) << sqlite.status();
   std::vector<Bar> bars;

@@ -30,7 +30,7 @@ using conformance::Sym;
 // The conformance suite's environment: a fresh SQLite file per case.
 class SqliteEnv : public ::testing::Test {
  protected:
-  std::string StorePath() const { return ::testing::CaseTempDir() + "/store.db"; }
+  std::string StorePath() const { return ::mptest::CaseTempDir() + "/store.db"; }
   std::string StoreSpec() const { return "sqlite:" + StorePath(); }
 };
 
@@ -85,7 +85,7 @@ TEST_F(SqliteStoreTest, ASchemaNewerThanTheBinaryIsRefusedAndLeftAlone) {
 }
 
 TEST_F(SqliteStoreTest, AFileInAMissingDirectoryIsAnErrorNamingIt) {
-  const std::string path = ::testing::CaseTempDir() + "/missing/store.db";
+  const std::string path = ::mptest::CaseTempDir() + "/missing/store.db";
   const absl::StatusOr<std::unique_ptr<Store>> store = OpenStore("sqlite:" + path);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable) << store.status();
   EXPECT_THAT(Message(store.status()), ::testing::HasSubstr(path));

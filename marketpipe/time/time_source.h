@@ -9,7 +9,7 @@
 namespace marketpipe {
 
 // TimeSource is the only way production code reads a clock or waits. Production uses
-// RealTimeSource; tests use testing::VirtualTimeSource, where waiting costs no real time.
+// RealTimeSource; tests use mptest::VirtualTimeSource, where waiting costs no real time.
 //
 // Thread safety: an implementation may be used from the thread(s) running the io_context
 // its waits complete on; RealTimeSource is safe from any thread.

@@ -34,7 +34,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
-namespace testing {
+namespace mptest {
 namespace {
 
 namespace asio = boost::asio;
@@ -645,4 +645,4 @@ size_t FakeAlpacaServer::connections_accepted() const {
   return impl_->connection_count;
 }
 
-}  // namespace testing
+}  // namespace mptest

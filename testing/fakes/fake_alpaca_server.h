@@ -14,13 +14,13 @@
 #include "marketpipe/net/http_types.h"
 #include "testing/fakes/url_query.h"
 
-namespace testing {
+namespace mptest {
 
 // A real HTTP/1.1 server on 127.0.0.1 that speaks Alpaca's v2 bars API, for integration tests of
 // the Alpaca provider and the HTTP client. It binds port 0 in the constructor (no free-port race)
 // and serves on its own io_context and thread, in real time, until Stop() or destruction.
 //
-//   testing::FakeAlpacaServer server;
+//   mptest::FakeAlpacaServer server;
 //   server.AddPage({{"AAPL", {{.t = "2024-01-02T14:30:00Z", .o = 187.15, .h = 187.2,
 //                              .l = 187.1, .c = 187.18, .v = 1200, .n = 14, .vw = 187.16}}}});
 //   server.AddPage({{"AAPL", {...}}});
@@ -195,6 +195,6 @@ class FakeAlpacaServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace testing
+}  // namespace mptest
 
 #endif  // TESTING_FAKES_FAKE_ALPACA_SERVER_H_

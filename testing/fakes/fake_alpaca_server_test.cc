@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-namespace testing {
+namespace mptest {
 namespace {
 
 namespace asio = boost::asio;
@@ -220,10 +220,11 @@ TEST_F(FakeAlpacaServerTest, ServesPagesChainedByNextPageToken) {
     tokens_sent.push_back(token);
   }
 
-  EXPECT_THAT(seen, ElementsAre("AAPL@2024-01-02T14:30:00Z", "AAPL@2024-01-02T14:31:00Z",
-                                "AAPL@2024-01-02T14:32:00Z", "MSFT@2024-01-02T14:30:00Z"));
-  EXPECT_THAT(tokens_sent,
-              ElementsAre(FakeAlpacaServer::PageToken(1), FakeAlpacaServer::PageToken(2)));
+  EXPECT_THAT(seen,
+              ::testing::ElementsAre("AAPL@2024-01-02T14:30:00Z", "AAPL@2024-01-02T14:31:00Z",
+                                     "AAPL@2024-01-02T14:32:00Z", "MSFT@2024-01-02T14:30:00Z"));
+  EXPECT_THAT(tokens_sent, ::testing::ElementsAre(FakeAlpacaServer::PageToken(1),
+                                                  FakeAlpacaServer::PageToken(2)));
   EXPECT_NE(FakeAlpacaServer::PageToken(1).find('='), std::string::npos);
   const auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 3u);
@@ -292,7 +293,7 @@ TEST_F(FakeAlpacaServerTest, ServerErrorsOnTheNextRequests) {
   std::vector<int> statuses;
   for (int i = 0; i < 5; ++i) statuses.push_back(conn->Get(BarsTarget()).status);
 
-  EXPECT_THAT(statuses, ElementsAre(503, 503, 200, 502, 200));
+  EXPECT_THAT(statuses, ::testing::ElementsAre(503, 503, 200, 502, 200));
 }
 
 TEST_F(FakeAlpacaServerTest, ErrorFaultSendsJsonMessage) {
@@ -456,7 +457,7 @@ TEST_F(FakeAlpacaServerTest, ServesThirtyTwoConcurrentConnections) {
   std::vector<int> statuses;
   for (auto it = conns.rbegin(); it != conns.rend(); ++it) statuses.push_back((*it)->Read().status);
 
-  EXPECT_THAT(statuses, Each(200));
+  EXPECT_THAT(statuses, ::testing::Each(200));
   EXPECT_EQ(statuses.size(), static_cast<size_t>(kConnections));
   std::set<size_t> connection_ids;
   for (const auto& r : server_.requests()) connection_ids.insert(r.connection);
@@ -589,4 +590,4 @@ TEST_F(FakeAlpacaServerTest, MalformedRequestTargetIs400) {
 }
 
 }  // namespace
-}  // namespace testing
+}  // namespace mptest

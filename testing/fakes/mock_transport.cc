@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "testing/fakes/url_query.h"
 
-namespace testing {
+namespace mptest {
 
 using marketpipe::net::HttpRequest;
 using marketpipe::net::HttpResponse;
@@ -320,4 +320,4 @@ std::string ReasonPhrase(int status) {
   }
 }
 
-}  // namespace testing
+}  // namespace mptest

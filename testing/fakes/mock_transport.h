@@ -17,7 +17,7 @@
 #include "marketpipe/net/http_types.h"
 #include "marketpipe/time/time_source.h"
 
-namespace testing {
+namespace mptest {
 
 // Which requests an expectation accepts. Every condition added must hold; the default matcher
 // accepts any request. Conditions chain:
@@ -61,9 +61,9 @@ class RequestMatcher {
 
 // An in-process net::HttpTransport for unit tests: scripted responses, recorded requests.
 //
-//   class BarsClientTest : public testing::AsyncTest {};
+//   class BarsClientTest : public mptest::AsyncTest {};
 //   TEST_F(BarsClientTest, FollowsNextPageToken) {
-//     testing::MockTransport mock(time());
+//     mptest::MockTransport mock(time());
 //     mock.Expect(RequestMatcher().Path("/v2/stocks/bars").NoQuery("page_token"))
 //         .RespondStatus(200, R"({"bars":{},"next_page_token":"abc"})");
 //     mock.Expect(RequestMatcher().Path("/v2/stocks/bars").Query("page_token", "abc"))
@@ -167,6 +167,6 @@ class MockTransport final : public marketpipe::net::HttpTransport {
 // The standard reason phrase of an HTTP status code ("Too Many Requests"), "" if unknown.
 std::string ReasonPhrase(int status);
 
-}  // namespace testing
+}  // namespace mptest
 
 #endif  // TESTING_FAKES_MOCK_TRANSPORT_H_

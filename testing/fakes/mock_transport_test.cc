@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "testing/async_test.h"
 
-namespace testing {
+namespace mptest {
 namespace {
 
 using boost::asio::awaitable;
@@ -182,19 +182,19 @@ TEST_F(MockTransportTest, UnexpectedRequestFailsTheCaseAndReturnsAnError) {
 TEST_F(MockTransportTest, UnexpectedRequestMessageNeverShowsHeaderValues) {
   MockTransport mock(time());
   mock.Expect(RequestMatcher().Header("APCA-API-SECRET-KEY", "other-secret")).Times(0);
-  TestPartResultArray failures;
+  ::testing::TestPartResultArray failures;
   {
-    ScopedFakeTestPartResultReporter reporter(
-        ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+    ::testing::ScopedFakeTestPartResultReporter reporter(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
     Send(mock, BarsRequest()).IgnoreError();
   }
 
   ASSERT_EQ(failures.size(), 1);
   const std::string message = failures.GetTestPartResult(0).message();
-  EXPECT_THAT(message, HasSubstr("GET https://data.alpaca.markets/v2/stocks/bars"));
-  EXPECT_THAT(message, HasSubstr("header[APCA-API-SECRET-KEY]"));
-  EXPECT_THAT(message, Not(HasSubstr(kSecret)));
-  EXPECT_THAT(message, Not(HasSubstr("other-secret")));
+  EXPECT_THAT(message, ::testing::HasSubstr("GET https://data.alpaca.markets/v2/stocks/bars"));
+  EXPECT_THAT(message, ::testing::HasSubstr("header[APCA-API-SECRET-KEY]"));
+  EXPECT_THAT(message, ::testing::Not(::testing::HasSubstr(kSecret)));
+  EXPECT_THAT(message, ::testing::Not(::testing::HasSubstr("other-secret")));
 }
 
 TEST_F(MockTransportTest, ExhaustedExpectationMakesTheNextRequestUnexpected) {
@@ -286,4 +286,4 @@ TEST_F(MockTransportTest, AfterWithoutTimeSourceFails) {
 }
 
 }  // namespace
-}  // namespace testing
+}  // namespace mptest

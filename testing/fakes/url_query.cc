@@ -5,7 +5,7 @@
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/url_view.hpp>
 
-namespace testing {
+namespace mptest {
 namespace {
 
 namespace urls = boost::urls;
@@ -50,4 +50,4 @@ std::optional<std::string> FindQueryParam(const QueryParams& params, std::string
   return std::nullopt;
 }
 
-}  // namespace testing
+}  // namespace mptest

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace testing {
+namespace mptest {
 
 // Query parameters of a request target, percent-decoded, in the order they appear.
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
@@ -31,6 +31,6 @@ QueryParams ParseQuery(std::string_view target);
 // The value of the first parameter named `name` (exact, case-sensitive), if any.
 std::optional<std::string> FindQueryParam(const QueryParams& params, std::string_view name);
 
-}  // namespace testing
+}  // namespace mptest
 
 #endif  // TESTING_FAKES_URL_QUERY_H_

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace testing {
+namespace mptest {
 namespace {
 
 TEST(UrlQueryTest, DecodesPercentEscapesAndPlus) {
@@ -45,4 +45,4 @@ TEST(UrlQueryTest, TargetWithoutQueryHasNoParameters) {
 }
 
 }  // namespace
-}  // namespace testing
+}  // namespace mptest

@@ -5,7 +5,7 @@
 
 #include "testing/environment.h"
 
-namespace testing {
+namespace mptest {
 namespace {
 
 // Quotes a conninfo value when it needs it (libpq: single quotes, backslash escapes).
@@ -150,4 +150,4 @@ std::string PostgresFixture::QueryScalar(std::string_view sql, std::source_locat
   return PQgetvalue(result.get(), 0, 0);
 }
 
-}  // namespace testing
+}  // namespace mptest

@@ -13,7 +13,7 @@
 
 #include "testing/postgres/postgres_server.h"
 
-namespace testing {
+namespace mptest {
 
 struct PgResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
@@ -37,7 +37,7 @@ class PostgresError : public std::runtime_error {
 
 // A fixture that gives every test case its own, empty PostgreSQL schema:
 //
-//   class BarsTableTest : public testing::PostgresFixture {};
+//   class BarsTableTest : public mptest::PostgresFixture {};
 //
 //   TEST_F(BarsTableTest, InsertedRowIsCounted) {
 //     Exec("CREATE TABLE bars (symbol text, ts_ns bigint)");
@@ -46,7 +46,7 @@ class PostgresError : public std::runtime_error {
 //     PostgresStore store(dsn());  // other connections see the same schema
 //   }
 //
-// SetUp creates the schema testing::UniqueName("t") on the process's shared server (see
+// SetUp creates the schema mptest::UniqueName("t") on the process's shared server (see
 // SharedPostgresServer: MP_TEST_PG_DSN, or a private PostgreSQL 15 started on first use) and
 // connects with search_path set to it, so unqualified names land there. TearDown closes conn()
 // and drops the schema with CASCADE. When no server can be had (e.g. PostgreSQL is not
@@ -90,6 +90,6 @@ class PostgresFixture : public ::testing::Test {
   PGconn* conn_ = nullptr;
 };
 
-}  // namespace testing
+}  // namespace mptest
 
 #endif  // TESTING_POSTGRES_POSTGRES_FIXTURE_H_

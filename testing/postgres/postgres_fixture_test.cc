@@ -16,7 +16,7 @@
 #include "testing/environment.h"
 #include "testing/postgres/postgres_server.h"
 
-namespace testing {
+namespace mptest {
 namespace {
 
 using ::testing::HasSubstr;
@@ -148,4 +148,4 @@ TEST_F(PostgresFixtureTest, PrivateServerIsUnprivilegedAndSocketOnly) {
 }
 
 }  // namespace
-}  // namespace testing
+}  // namespace mptest

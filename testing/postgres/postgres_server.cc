@@ -26,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-namespace testing {
+namespace mptest {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -441,4 +441,4 @@ absl::StatusOr<PostgresServerInfo> SharedPostgresServer() {
   return *server;
 }
 
-}  // namespace testing
+}  // namespace mptest

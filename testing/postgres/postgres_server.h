@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace testing {
+namespace mptest {
 
 // Where Debian's postgresql-15 package puts initdb and postgres.
 inline constexpr char kPostgresBinDir[] = "/usr/lib/postgresql/15/bin";
@@ -42,6 +42,6 @@ absl::StatusOr<PostgresServerInfo> SharedPostgresServer();
 // which package to install.
 absl::Status CheckPostgresBinaries(const std::string& bin_dir);
 
-}  // namespace testing
+}  // namespace mptest
 
 #endif  // TESTING_POSTGRES_POSTGRES_SERVER_H_

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace testing {
+namespace mptest {
 namespace {
 
 using boost::asio::awaitable;
@@ -91,4 +91,4 @@ TEST_F(AsyncTestTest, SequentialRunsShareTheClock) {
 }
 
 }  // namespace
-}  // namespace testing
+}  // namespace mptest

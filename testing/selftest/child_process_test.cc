@@ -15,7 +15,7 @@
 
 #include "testing/selftest/subprocess.h"
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 namespace {
 
 TEST(ChildProcessTest, ChildrenSpawnedFromManyThreadsInheritOnlyStdio) {
@@ -79,4 +79,4 @@ TEST(ChildProcessTest, MissingProgramIsAnErrorNotAChild) {
 }
 
 }  // namespace
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

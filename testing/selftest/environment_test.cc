@@ -13,7 +13,7 @@
 
 #include "testing/selftest/subprocess.h"
 
-namespace testing {
+namespace mptest {
 namespace {
 
 const std::regex kIdentifier("^[a-z][a-z0-9_]{0,62}$");
@@ -108,4 +108,4 @@ TEST(EnvironmentTest, UniqueNamesFromManyProcessesNeverCollide) {
 }
 
 }  // namespace
-}  // namespace testing
+}  // namespace mptest

@@ -24,7 +24,7 @@ namespace {
 void Report(const char* what) {
   const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
   std::printf("%s %s.%s worker=%s\n", what, info->test_suite_name(), info->name(),
-              testing::WorkerId().c_str());
+              mptest::WorkerId().c_str());
 }
 
 #define FIXTURE_CASE(n) \
@@ -52,7 +52,7 @@ INSTANTIATE_TEST_SUITE_P(P, DISABLED_Param, ::testing::Values(1, 2));
 
 // Each case reports its CaseTempDir, whether it was empty, and leaves a file behind.
 void ReportTempDir() {
-  const std::string dir = testing::CaseTempDir();
+  const std::string dir = mptest::CaseTempDir();
   std::printf("TEMPDIR %s empty=%d\n", dir.c_str(), std::filesystem::is_empty(dir) ? 1 : 0);
   std::ofstream(dir + "/left-behind") << "x";
 }
@@ -74,10 +74,10 @@ TEST(Resources, Quick) { Report("RAN"); }
 TEST(Names, Print) {
   const int count =
       std::getenv("MP_FIXTURE_NAMES") ? std::atoi(std::getenv("MP_FIXTURE_NAMES")) : 0;
-  for (int i = 0; i < count; ++i) std::printf("NAME %s\n", testing::UniqueName("fx").c_str());
+  for (int i = 0; i < count; ++i) std::printf("NAME %s\n", mptest::UniqueName("fx").c_str());
 }
 
-class Misbehaving : public testing::AsyncTest {};
+class Misbehaving : public mptest::AsyncTest {};
 
 // Waits on something outside virtual time that never comes: the budget must stop it.
 TEST_F(Misbehaving, AwaitsForever) {
@@ -101,7 +101,7 @@ TEST_F(Misbehaving, LeavesTimerPending) {
 }
 
 // Starts a real-time operation that outlives the case body (a member, like a socket would be).
-class LeavesRealOperation : public testing::AsyncTest {
+class LeavesRealOperation : public mptest::AsyncTest {
  protected:
   boost::asio::steady_timer timer_{io()};
 };
@@ -114,7 +114,7 @@ TEST_F(LeavesRealOperation, Pending) {
 
 // A coroutine parked on a virtual timer that, when unwound, uses a member of the derived
 // fixture: the kit must unwind it while that member is still alive (ASan checks this).
-class ParkedCoroutine : public testing::AsyncTest {
+class ParkedCoroutine : public mptest::AsyncTest {
  protected:
   std::unique_ptr<std::string> member_ = std::make_unique<std::string>("alive");
 };

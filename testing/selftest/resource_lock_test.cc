@@ -19,7 +19,7 @@
 #include "testing/environment.h"
 #include "testing/selftest/subprocess.h"
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 namespace {
 
 struct Proc {
@@ -122,4 +122,4 @@ TEST_F(ResourceLockTest, BadResourceNameIsAClearError) {
 }
 
 }  // namespace
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

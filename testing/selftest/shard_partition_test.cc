@@ -13,7 +13,7 @@
 #include "testing/environment.h"
 #include "testing/selftest/subprocess.h"
 
-namespace testing::selftest {
+namespace mptest::selftest {
 namespace {
 
 const std::string kFixture = "testing/selftest/kit_fixture_cases";
@@ -182,4 +182,4 @@ TEST(ShardPartitionTest, UnshardedRunPrintsMainWorker) {
 }
 
 }  // namespace
-}  // namespace testing::selftest
+}  // namespace mptest::selftest

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace testing::sharding {
+namespace mptest::sharding {
 namespace {
 
 std::vector<std::string> Names(int n) {
@@ -57,4 +57,4 @@ TEST(ShardingTest, ManifestRejectsMalformedLinesByNumber) {
 }
 
 }  // namespace
-}  // namespace testing::sharding
+}  // namespace mptest::sharding

@@ -11,7 +11,7 @@
 
 #include "testing/child_process.h"
 
-namespace testing::selftest {
+namespace mptest::selftest {
 
 ChildResult RunChild(const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& env) {
@@ -79,4 +79,4 @@ std::string RunfilesPath(const std::string& workspace_relative) {
   return workspace_relative;
 }
 
-}  // namespace testing::selftest
+}  // namespace mptest::selftest

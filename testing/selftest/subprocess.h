@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace testing::selftest {
+namespace mptest::selftest {
 
 struct ChildResult {
   int exit_code = -1;
@@ -34,6 +34,6 @@ ParsedReport ParseReport(const std::string& path);
 // Path of a binary in this test's runfiles, e.g. "testing/selftest/kit_fixture_cases".
 std::string RunfilesPath(const std::string& workspace_relative);
 
-}  // namespace testing::selftest
+}  // namespace mptest::selftest
 
 #endif  // TESTING_SELFTEST_SUBPROCESS_H_

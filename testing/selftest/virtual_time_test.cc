@@ -16,7 +16,7 @@
 #include "marketpipe/providers/rate_limit/rate_limiter.h"
 #include "testing/async_test.h"
 
-namespace testing {
+namespace mptest {
 namespace {
 
 using boost::asio::awaitable;
@@ -205,4 +205,4 @@ TEST(VirtualTimeSourceTest, StartsAtTheConfiguredWallClock) {
 }
 
 }  // namespace
-}  // namespace testing
+}  // namespace mptest

@@ -17,7 +17,7 @@
 #include "testing/environment.h"
 #include "testing/selftest/subprocess.h"
 
-namespace testing::selftest {
+namespace mptest::selftest {
 namespace {
 
 ChildResult RunMisbehaving(const std::string& filter) {
@@ -247,4 +247,4 @@ TEST(WatchdogTest, BadCaseTimeoutIsAClearError) {
 }
 
 }  // namespace
-}  // namespace testing::selftest
+}  // namespace mptest::selftest

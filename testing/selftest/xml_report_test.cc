@@ -11,7 +11,7 @@
 #include "testing/environment.h"
 #include "testing/selftest/subprocess.h"
 
-namespace testing::kit_internal {
+namespace mptest::kit_internal {
 namespace {
 
 using Status = CaseReport::Status;
@@ -68,4 +68,4 @@ TEST(XmlReportTest, OneSuiteElementPerSuiteWithTotals) {
 }
 
 }  // namespace
-}  // namespace testing::kit_internal
+}  // namespace mptest::kit_internal

@@ -226,9 +226,9 @@ TEST_F(AnalyzeTest, CountsRemoteCacheHitsForTestsAndActions) {
 
 TEST_F(AnalyzeTest, ManifestRoundTripsThroughTheTestMainsParser) {
   const std::string text = ManifestText(events_, cases_, "from a test");
-  ::testing::sharding::Timings timings;
+  ::mptest::sharding::Timings timings;
   std::string error;
-  ASSERT_TRUE(::testing::sharding::ParseManifest(text, "//a:t", &timings, &error)) << error;
+  ASSERT_TRUE(::mptest::sharding::ParseManifest(text, "//a:t", &timings, &error)) << error;
   EXPECT_EQ(timings.millis_by_case.size(), 3u);
   EXPECT_DOUBLE_EQ(timings.millis_by_case.at("A.Slow"), 500);
   EXPECT_DOUBLE_EQ(timings.millis_by_case.at("A.Other"), 100);

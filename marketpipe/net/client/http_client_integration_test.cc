@@ -1,5 +1,5 @@
 // HttpClient against real loopback servers: LoopbackServer scripts the exact bytes (plain or
-// TLS with a certificate made here), and testing::FakeAlpacaServer speaks the bars API.
+// TLS with a certificate made here), and mptest::FakeAlpacaServer speaks the bars API.
 //
 // Timeouts: while a Send talks to the network it holds a TimeSource::ExternalWait, so the
 // virtual clock never auto-advances under it. Timeout cases therefore either advance the clock
@@ -72,7 +72,7 @@ LoopbackServer::Script Respond(std::string body, std::vector<std::string> header
   };
 }
 
-class HttpClientIntegrationTest : public ::testing::AsyncTest {
+class HttpClientIntegrationTest : public ::mptest::AsyncTest {
  protected:
   // Called from a server thread: runs `fn` on the thread driving io() (the virtual clock belongs
   // to it) and waits until it has run. The wait is bounded so a client that already gave up
@@ -92,7 +92,7 @@ class HttpClientIntegrationTest : public ::testing::AsyncTest {
   // A certificate for localhost and 127.0.0.1, and a CA file that trusts exactly it.
   TestCertificate cert_ = TestCertificate::Generate("localhost", {"DNS:localhost", "IP:127.0.0.1"});
   std::string ca_file_ = [this] {
-    std::string path = testing::CaseTempDir() + "/ca.pem";
+    std::string path = mptest::CaseTempDir() + "/ca.pem";
     cert_.WritePem(path);
     return path;
   }();
@@ -783,7 +783,7 @@ TEST_F(HttpClientIntegrationTest, TlsToAnIpAddressChecksTheIpSubjectAltName) {
 
 TEST_F(HttpClientIntegrationTest, TlsHostNameMismatchIsRejected) {
   TestCertificate other = TestCertificate::Generate("other.example", {"DNS:other.example"});
-  const std::string other_ca = testing::CaseTempDir() + "/other.pem";
+  const std::string other_ca = mptest::CaseTempDir() + "/other.pem";
   other.WritePem(other_ca);
   LoopbackServer server({Respond("secret")}, &other);
   HttpClient::Options options;
@@ -841,7 +841,7 @@ TEST_F(HttpClientIntegrationTest, PlainHttpServerOnHttpsIsATlsFailure) {
 
 // ---- The fake Alpaca server ---------------------------------------------------------------------
 
-HttpRequest BarsRequest(const ::testing::FakeAlpacaServer& server) {
+HttpRequest BarsRequest(const ::mptest::FakeAlpacaServer& server) {
   HttpRequest r = Get(server.port(), "/v2/stocks/bars?symbols=AAPL&timeframe=1Min", server.host());
   r.headers.Add("APCA-API-KEY-ID", "key");
   r.headers.Add("APCA-API-SECRET-KEY", "secret");
@@ -849,7 +849,7 @@ HttpRequest BarsRequest(const ::testing::FakeAlpacaServer& server) {
 }
 
 TEST_F(HttpClientIntegrationTest, FakeAlpacaServerServesBarsOverOneKeptAliveConnection) {
-  ::testing::FakeAlpacaServer server;
+  ::mptest::FakeAlpacaServer server;
   server.AddPage({{"AAPL",
                    {{.t = "2024-01-02T14:30:00Z",
                      .o = 187.15,
@@ -876,9 +876,9 @@ TEST_F(HttpClientIntegrationTest, FakeAlpacaServerServesBarsOverOneKeptAliveConn
 }
 
 TEST_F(HttpClientIntegrationTest, FakeAlpacaServerErrorStatusIsAResponseNotAnError) {
-  ::testing::FakeAlpacaServer server;
+  ::mptest::FakeAlpacaServer server;
   server.AddPage({});
-  server.InjectNext(1, ::testing::FakeAlpacaServer::Fault::TooManyRequests(3));
+  server.InjectNext(1, ::mptest::FakeAlpacaServer::Fault::TooManyRequests(3));
   HttpClient client(io(), time());
   auto r = RunAsync(client.Send(BarsRequest(server)));
   ASSERT_TRUE(r.ok()) << r.status();
@@ -887,27 +887,27 @@ TEST_F(HttpClientIntegrationTest, FakeAlpacaServerErrorStatusIsAResponseNotAnErr
 }
 
 TEST_F(HttpClientIntegrationTest, FakeAlpacaServerTruncatedBodyIsDataLoss) {
-  ::testing::FakeAlpacaServer server;
+  ::mptest::FakeAlpacaServer server;
   server.AddPage({{"AAPL", {{.t = "2024-01-02T14:30:00Z", .o = 1, .h = 1, .l = 1, .c = 1}}}});
-  server.InjectNext(1, ::testing::FakeAlpacaServer::Fault::TruncatedBody());
+  server.InjectNext(1, ::mptest::FakeAlpacaServer::Fault::TruncatedBody());
   HttpClient client(io(), time());
   auto r = RunAsync(client.Send(BarsRequest(server)));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
 }
 
 TEST_F(HttpClientIntegrationTest, FakeAlpacaServerResetIsUnavailable) {
-  ::testing::FakeAlpacaServer server;
+  ::mptest::FakeAlpacaServer server;
   server.AddPage({});
-  server.InjectNext(1, ::testing::FakeAlpacaServer::Fault::ConnectionReset());
+  server.InjectNext(1, ::mptest::FakeAlpacaServer::Fault::ConnectionReset());
   HttpClient client(io(), time());
   auto r = RunAsync(client.Send(BarsRequest(server)));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
 }
 
 TEST_F(HttpClientIntegrationTest, FakeAlpacaServerOverTlsWorksWhenTrusted) {
-  ::testing::FakeAlpacaServer::Options fake_options;
-  fake_options.tls = ::testing::FakeAlpacaServer::Options::Tls{cert_.Pem(), cert_.KeyPem()};
-  ::testing::FakeAlpacaServer server(fake_options);
+  ::mptest::FakeAlpacaServer::Options fake_options;
+  fake_options.tls = ::mptest::FakeAlpacaServer::Options::Tls{cert_.Pem(), cert_.KeyPem()};
+  ::mptest::FakeAlpacaServer server(fake_options);
   server.AddPageJson(R"({"AAPL":[]})");
   HttpClient::Options options;
   options.ca_file = ca_file_;
@@ -923,9 +923,9 @@ TEST_F(HttpClientIntegrationTest, FakeAlpacaServerOverTlsWorksWhenTrusted) {
 }
 
 TEST_F(HttpClientIntegrationTest, FakeAlpacaServerOverTlsUntrustedIsACertificateError) {
-  ::testing::FakeAlpacaServer::Options fake_options;
-  fake_options.tls = ::testing::FakeAlpacaServer::Options::Tls{cert_.Pem(), cert_.KeyPem()};
-  ::testing::FakeAlpacaServer server(fake_options);
+  ::mptest::FakeAlpacaServer::Options fake_options;
+  fake_options.tls = ::mptest::FakeAlpacaServer::Options::Tls{cert_.Pem(), cert_.KeyPem()};
+  ::mptest::FakeAlpacaServer server(fake_options);
   HttpClient client(io(), time());
   HttpRequest request = BarsRequest(server);
   request.scheme = "https";
@@ -938,8 +938,8 @@ TEST_F(HttpClientIntegrationTest, FakeAlpacaServerOverTlsUntrustedIsACertificate
 }
 
 TEST_F(HttpClientIntegrationTest, FakeAlpacaServerHugeContentLengthIsRefusedAtTheHeader) {
-  ::testing::FakeAlpacaServer server;
-  server.InjectNext(1, ::testing::FakeAlpacaServer::Fault::HugeContentLength(uint64_t{1} << 40));
+  ::mptest::FakeAlpacaServer server;
+  server.InjectNext(1, ::mptest::FakeAlpacaServer::Fault::HugeContentLength(uint64_t{1} << 40));
   HttpClient client(io(), time());
   auto r = RunAsync(client.Send(BarsRequest(server)));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
@@ -948,9 +948,9 @@ TEST_F(HttpClientIntegrationTest, FakeAlpacaServerHugeContentLengthIsRefusedAtTh
 
 TEST_F(HttpClientIntegrationTest, FakeAlpacaServerSlowDripEndsAtTheRequestTimeout) {
   RealTimeSource real_time;
-  ::testing::FakeAlpacaServer server;
+  ::mptest::FakeAlpacaServer server;
   server.AddPageJson(R"({"AAPL":[]})");
-  server.InjectNext(1, ::testing::FakeAlpacaServer::Fault::SlowDrip(20ms, 1));
+  server.InjectNext(1, ::mptest::FakeAlpacaServer::Fault::SlowDrip(20ms, 1));
   HttpClient::Options options;
   options.read_timeout = 10s;
   options.request_timeout = 300ms;

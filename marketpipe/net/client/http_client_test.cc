@@ -28,7 +28,7 @@ HttpRequest Request(std::string scheme, std::string target = "/") {
   return r;
 }
 
-class HttpClientTest : public ::testing::AsyncTest {};
+class HttpClientTest : public ::mptest::AsyncTest {};
 
 TEST_F(HttpClientTest, OptionsDefaultToTheDocumentedValues) {
   const HttpClient::Options o;
@@ -72,7 +72,7 @@ TEST_F(HttpClientTest, TargetWithoutLeadingSlashOrWithSpaceIsRejected) {
 
 TEST_F(HttpClientTest, UnreadableCaFileFailsHttpsRequestsNamingTheFile) {
   HttpClient::Options options;
-  options.ca_file = testing::CaseTempDir() + "/missing-ca.pem";
+  options.ca_file = mptest::CaseTempDir() + "/missing-ca.pem";
   HttpClient client(io(), time(), options);
   auto r = RunAsync(client.Send(Request("https")));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);

@@ -18,8 +18,8 @@ namespace {
 using boost::asio::awaitable;
 using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
-using testing::MockTransport;
-using testing::RequestMatcher;
+using mptest::MockTransport;
+using mptest::RequestMatcher;
 
 constexpr char kSecret[] = "sEcReT-very-long-value-9876";
 constexpr char kKey[] = "PKTESTKEY1234";
@@ -37,7 +37,7 @@ std::string Page(const std::vector<std::string>& bars, const std::string& token)
   return body;
 }
 
-class AlpacaClientTest : public testing::AsyncTest {
+class AlpacaClientTest : public mptest::AsyncTest {
  protected:
   void SetUp() override {
     limiter_ = *RateLimiter::PerMinute(time(), 6000, 100);

@@ -53,7 +53,7 @@ std::vector<std::string> Timestamps(const std::vector<Bar>& bars) {
   return out;
 }
 
-class FakeProviderTest : public testing::AsyncTest {
+class FakeProviderTest : public mptest::AsyncTest {
  protected:
   std::vector<Bar> Fetch(FakeProvider& provider, const std::string& symbol, TimeRange range,
                          Timeframe tf) {

@@ -42,7 +42,7 @@ std::ostream& operator<<(std::ostream& os, const Grant& g) {
   return os << g.who << "@" << g.at.count() << "ns";
 }
 
-class RateLimiterTest : public testing::AsyncTest {
+class RateLimiterTest : public mptest::AsyncTest {
  protected:
   std::unique_ptr<RateLimiter> Make(RateLimiter::Options options) {
     auto limiter = RateLimiter::Create(time(), options);

@@ -26,7 +26,7 @@ namespace marketpipe {
 namespace {
 
 using boost::asio::awaitable;
-using testing::FakeAlpacaServer;
+using mptest::FakeAlpacaServer;
 using Fault = FakeAlpacaServer::Fault;
 using namespace std::chrono_literals;
 
@@ -50,7 +50,7 @@ FakeAlpacaServer::BarsBySymbol Minutes(const std::string& symbol, int first, int
   return page;
 }
 
-class AlpacaEndToEndTest : public testing::AsyncTest {
+class AlpacaEndToEndTest : public mptest::AsyncTest {
  protected:
   AlpacaEndToEndTest()
       : server_(FakeAlpacaServer::Options{.key_id = kKey, .secret_key = kSecret}) {}
@@ -313,7 +313,7 @@ TEST_F(AlpacaEndToEndTest, ManySymbolsConcurrentlyNeverExceedTheSharedRateLimit)
 
 // The Alpaca provider over HTTPS to a self-signed loopback server: untrusted, then trusted
 // through SSL_CERT_FILE (OpenSSL's default trust store; each case runs in its own process).
-class AlpacaTlsEndToEndTest : public testing::AsyncTest {
+class AlpacaTlsEndToEndTest : public mptest::AsyncTest {
  protected:
   std::unique_ptr<marketpipe::Provider> MakeAlpaca() {
     ProviderConfig config;
@@ -365,7 +365,7 @@ TEST_F(AlpacaTlsEndToEndTest, UntrustedCertificateFailsAtOnceNamingTheUrl) {
 
 TEST_F(AlpacaTlsEndToEndTest, CertificateTrustedThroughSslCertFileServesBars) {
   server_.AddPage(Minutes("AAPL", 0, 2));
-  const std::string ca = testing::CaseTempDir() + "/ca.pem";
+  const std::string ca = mptest::CaseTempDir() + "/ca.pem";
   cert_.WritePem(ca);
   ASSERT_EQ(setenv("SSL_CERT_FILE", ca.c_str(), 1), 0);
   auto provider = MakeAlpaca();

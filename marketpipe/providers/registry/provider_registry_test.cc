@@ -11,7 +11,7 @@
 namespace marketpipe {
 namespace {
 
-class ProviderRegistryTest : public testing::AsyncTest {
+class ProviderRegistryTest : public mptest::AsyncTest {
  protected:
   ProviderContext Context(std::map<std::string, std::string> env) {
     ProviderContext c;
