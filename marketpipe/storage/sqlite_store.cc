@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -18,6 +19,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "marketpipe/storage/store_internal.h"
 
 namespace marketpipe::storage {
@@ -248,6 +251,23 @@ absl::StatusOr<std::string> QueryText(Connection& conn, const char* sql) {
   rc = sqlite3_step(stmt.get());
   if (rc != SQLITE_ROW) return SqliteError(conn.db(), rc, sql);
   return std::string(ColumnText(stmt.get(), 0));
+}
+
+// Changing the journal mode needs the file to itself for a moment. When several processes
+// open one fresh file at once, SQLite answers SQLITE_BUSY here without calling the busy
+// handler (it would risk a deadlock), so the wait is ours: retry until `busy_timeout`.
+absl::StatusOr<std::string> SetWalMode(Connection& conn, absl::Duration busy_timeout) {
+  const absl::Time deadline = absl::Now() + busy_timeout;
+  int pause_ms = 1;
+  while (true) {
+    absl::StatusOr<std::string> mode = QueryText(conn, "PRAGMA journal_mode = WAL");
+    const int code = sqlite3_errcode(conn.db()) & 0xff;
+    if (mode.ok() || (code != SQLITE_BUSY && code != SQLITE_LOCKED) || absl::Now() >= deadline) {
+      return mode;
+    }
+    sqlite3_sleep(pause_ms);
+    pause_ms = std::min(pause_ms * 2, 50);
+  }
 }
 
 absl::Status Migrate(Connection& conn, const std::string& path) {
@@ -839,8 +859,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
       OpenDb(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout);
   if (!db.ok()) return db.status();
   Connection writer(*std::move(db));
-  // Changing the journal mode needs the file to itself for a moment; the busy handler waits.
-  absl::StatusOr<std::string> mode = QueryText(writer, "PRAGMA journal_mode = WAL");
+  absl::StatusOr<std::string> mode = SetWalMode(writer, options.busy_timeout);
   if (!mode.ok()) return mode.status();
   if (!absl::EqualsIgnoreCase(*mode, "wal")) {
     return absl::FailedPreconditionError(

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <latch>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,31 @@ TEST_F(SqliteStoreTest, PricesAreStoredAsIntegerUnitsInWalMode) {
             "integer:1872350");
   EXPECT_EQ(RawQuery(StorePath(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(RawQuery(StorePath(), "PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
+}
+
+TEST_F(SqliteStoreTest, ManyConnectionsOpeningOneFreshFileAtOnceAllSucceed) {
+  // Each round is a fresh file opened by every thread at the same moment: the journal-mode
+  // switch to WAL must wait for the others rather than fail with "database is locked".
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 20;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string path = ::testing::CaseTempDir() + "/fresh" + std::to_string(round) + ".db";
+    std::latch start(kThreads);
+    std::vector<absl::Status> results(kThreads);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        start.arrive_and_wait();
+        absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path);
+        results[i] = store.status();
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (int i = 0; i < kThreads; ++i) {
+      ASSERT_TRUE(results[i].ok()) << "round " << round << ", thread " << i << ": " << results[i];
+    }
+    EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "wal");
+  }
 }
 
 TEST_F(SqliteStoreTest, ASchemaNewerThanTheBinaryIsRefusedAndLeftAlone) {
