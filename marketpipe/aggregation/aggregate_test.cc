@@ -332,5 +332,23 @@ TEST(AggregateTest, ReproducesTheFakeProvidersOwnAggregates) {
   }
 }
 
+TEST(AggregateTest, ReproducesTheFakeProvidersDailyBarsAcrossTheSpringDstChange) {
+  // New York midnights on both ends (EST 05:00Z, then EDT 04:00Z): whole New York dates, so
+  // the all-hours days of 24, 23 (2024-03-10) and 24 hours aggregate completely.
+  auto range = TimeRange::Create(T("2024-03-07T05:00:00Z"), T("2024-03-13T04:00:00Z"));
+  ASSERT_TRUE(range.ok());
+  for (bool all_hours : {false, true}) {
+    const FakeProvider::Options options{.all_hours = all_hours};
+    auto minutes = FakeProvider::Generate(Sym("AAPL"), *range, Timeframe::kOneMinute, options);
+    ASSERT_TRUE(minutes.ok()) << minutes.status();
+    auto expected = FakeProvider::Generate(Sym("AAPL"), *range, Timeframe::kOneDay, options);
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    EXPECT_EQ(expected->size(), all_hours ? 6u : 4u);
+    auto out = Aggregate(*minutes, Timeframe::kOneDay);
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_EQ(*out, *expected) << "all_hours=" << all_hours;
+  }
+}
+
 }  // namespace
 }  // namespace marketpipe::aggregation

@@ -9,8 +9,6 @@ namespace marketpipe::aggregation {
 namespace {
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
-constexpr int64_t kSecondsPerDay = 86'400;
-constexpr int64_t kSecondsPerHour = 3'600;
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   const int64_t q = a / b;
@@ -23,16 +21,9 @@ int64_t FloorMod(int64_t a, int64_t b) {
   return (r != 0 && (r < 0) != (b < 0)) ? r + b : r;
 }
 
-int64_t NewYorkMidnightSeconds(int64_t days) {
-  // Clocks change at 02:00 local, so 04:00Z of the date (midnight EDT, 23:00 EST the evening
-  // before) always has the offset that midnight itself has.
-  const int64_t naive = days * kSecondsPerDay;
-  return naive - UsEasternUtcOffsetSeconds(naive + 4 * kSecondsPerHour);
-}
-
 }  // namespace
 
-int64_t NewYorkMidnightNs(int64_t days) { return NewYorkMidnightSeconds(days) * kNanosPerSecond; }
+int64_t NewYorkMidnightNs(int64_t days) { return UsEasternMidnightSeconds(days) * kNanosPerSecond; }
 
 int64_t BucketStart(int64_t ts_ns, Timeframe timeframe) {
   if (timeframe == Timeframe::kOneDay) {
@@ -54,7 +45,7 @@ bool IsBucketStart(int64_t ts_ns, Timeframe timeframe) {
   // In seconds, so that no int64 timestamp can overflow on the way.
   if (FloorMod(ts_ns, kNanosPerSecond) != 0) return false;
   const int64_t seconds = FloorDiv(ts_ns, kNanosPerSecond);
-  return seconds == NewYorkMidnightSeconds(UsEasternDays(seconds));
+  return seconds == UsEasternMidnightSeconds(UsEasternDays(seconds));
 }
 
 absl::StatusOr<TimeRange> ExpandToBuckets(TimeRange range, Timeframe timeframe) {

@@ -82,7 +82,7 @@ TEST_F(SqliteStoreTest, ManyConnectionsOpeningOneFreshFileAtOnceAllSucceed) {
   constexpr int kThreads = 8;
   constexpr int kRounds = 20;
   for (int round = 0; round < kRounds; ++round) {
-    const std::string path = ::testing::CaseTempDir() + "/fresh" + std::to_string(round) + ".db";
+    const std::string path = ::mptest::CaseTempDir() + "/fresh" + std::to_string(round) + ".db";
     std::latch start(kThreads);
     std::vector<absl::Status> results(kThreads);
     std::vector<std::thread> threads;

@@ -186,6 +186,28 @@ class SymbolModel {
 int64_t AppendBars(const Symbol& symbol, const SymbolModel& model, int64_t lo, int64_t hi,
                    Timeframe timeframe, bool all_hours, int64_t limit, std::vector<Bar>& bars) {
   if (lo >= hi || limit <= 0) return 0;
+  if (timeframe == Timeframe::kOneDay) {
+    // Alpaca stamps a daily bar at New York midnight of its trading date, and the bar holds
+    // that date's session (or, all hours, the whole New York date: 23 or 25 h on DST days).
+    const int64_t first_day = UsEasternDays(FloorDiv(lo, kNanosPerSecond)) - 1;
+    const int64_t last_day = UsEasternDays(FloorDiv(hi, kNanosPerSecond)) + 1;
+    int64_t added = 0;
+    for (int64_t day = first_day; day <= last_day && added < limit; ++day) {
+      const int64_t stamp = UsEasternMidnightSeconds(day) * kNanosPerSecond;
+      if (stamp < lo || stamp >= hi) continue;
+      int64_t begin = stamp;
+      int64_t end = UsEasternMidnightSeconds(day + 1) * kNanosPerSecond;
+      if (!all_hours) {
+        const auto session = UsRegularSession(day);
+        if (!session) continue;
+        begin = session->open_ns;
+        end = session->close_ns;
+      }
+      bars.push_back(model.Build(symbol, stamp, begin / kNanosPerMinute, end / kNanosPerMinute));
+      ++added;
+    }
+    return added;
+  }
   const int64_t width = timeframe.nanos();
   int64_t first_bucket = FloorDiv(lo, width) * width;
   if (first_bucket < lo) first_bucket += width;

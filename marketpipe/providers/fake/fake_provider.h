@@ -49,8 +49,9 @@ struct FakeProviderOptions {
 //   summed volume and trades, volume-weighted vwap) over the bucket [ts, ts + width) with
 //   ts = floor(t / width) * width in UTC, restricted to session minutes unless all_hours. A
 //   bucket gets a bar when it holds at least one such minute; e.g. the 1h bars of a winter day
-//   start at 14:00Z (holding 14:30-15:00Z). The 1d bar of a trading day is stamped 00:00Z of
-//   its date, like every other bucket, not at the session open.
+//   start at 14:00Z (holding 14:30-15:00Z). The 1d bar of a trading day is stamped at New York
+//   midnight of its date (05:00Z under EST, 04:00Z under EDT), as Alpaca stamps daily bars, and
+//   holds that date's session (all hours: the whole New York date, 23 or 25 h on DST days).
 // - Sessions: 09:30-16:00 America/New_York, Monday to Friday, EST/EDT by the US DST rules (see
 //   us_session.h); no holidays. Bars lie in [range.start, range.end), sorted by time; there are
 //   none before 1700-01-01 or from 2250-01-01 on (inside the int64 nanosecond range).

@@ -1,5 +1,6 @@
 #include "marketpipe/providers/fake/fake_provider.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -92,7 +93,7 @@ TEST_F(FakeProviderTest, FirstBarOfAaplOn20240102IsTheRecordedGoldenValue) {
   const auto daily = Fetch(provider, "AAPL", day, Timeframe::kOneDay);
   ASSERT_EQ(daily.size(), 1u);
   EXPECT_EQ(daily.front().ToString(),
-            "AAPL 2024-01-02T00:00:00Z o=463.5645 h=466.8354 l=461.8364 c=463.5047 v=14348795 "
+            "AAPL 2024-01-02T05:00:00Z o=463.5645 h=466.8354 l=461.8364 c=463.5047 v=14348795 "
             "n=151232 vwap=464.2377");
 }
 
@@ -189,6 +190,25 @@ TEST_F(FakeProviderTest, SessionFollowsDaylightSavingTime) {
   EXPECT_EQ(FormatRfc3339(after_fall.front().ts_ns), "2024-11-04T14:30:00Z");
 }
 
+TEST_F(FakeProviderTest, DailyBarsAreStampedAtNewYorkMidnightAsAlpacaStampsThem) {
+  const TimeRange week = Range("2024-03-07T00:00:00Z", "2024-03-14T00:00:00Z");
+  std::vector<std::string> stamps;
+  for (const Bar& bar : Gen("AAPL", week, Timeframe::kOneDay)) {
+    stamps.push_back(FormatRfc3339(bar.ts_ns));
+  }
+  // Thursday and Friday under EST, Monday to Wednesday under EDT (from 2024-03-10); no weekend.
+  EXPECT_THAT(stamps, ::testing::ElementsAre("2024-03-07T05:00:00Z", "2024-03-08T05:00:00Z",
+                                             "2024-03-11T04:00:00Z", "2024-03-12T04:00:00Z",
+                                             "2024-03-13T04:00:00Z"));
+  // A range ending exactly on a stamp leaves that day out; one starting on it keeps it.
+  EXPECT_EQ(Gen("AAPL", Range("2024-03-07T00:00:00Z", "2024-03-07T05:00:00Z"), Timeframe::kOneDay)
+                .size(),
+            0u);
+  EXPECT_EQ(Gen("AAPL", Range("2024-03-07T05:00:00Z", "2024-03-07T05:00:01Z"), Timeframe::kOneDay)
+                .size(),
+            1u);
+}
+
 TEST_F(FakeProviderTest, AllHoursModeCoversEveryMinuteOfEveryDay) {
   const FakeProvider::Options all_hours{.all_hours = true};
   const auto saturday = Gen("BTC", Range("2024-01-06T00:00:00Z", "2024-01-07T00:00:00Z"),
@@ -255,7 +275,7 @@ TEST_F(FakeProviderTest, LongerTimeframesAreAlignedAndCountedPerSession) {
       {Timeframe::kThirtyMinutes, 13, 13, "2024-01-02T14:30:00Z", "2024-07-02T13:30:00Z"},
       {Timeframe::kOneHour, 7, 7, "2024-01-02T14:00:00Z", "2024-07-02T13:00:00Z"},
       {Timeframe::kFourHours, 3, 2, "2024-01-02T12:00:00Z", "2024-07-02T12:00:00Z"},
-      {Timeframe::kOneDay, 1, 1, "2024-01-02T00:00:00Z", "2024-07-02T00:00:00Z"},
+      {Timeframe::kOneDay, 1, 1, "2024-01-02T05:00:00Z", "2024-07-02T04:00:00Z"},
   };
   for (const Case& c : cases) {
     const auto winter = Gen("AAPL", Range("2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"), c.tf);
@@ -264,19 +284,20 @@ TEST_F(FakeProviderTest, LongerTimeframesAreAlignedAndCountedPerSession) {
     ASSERT_EQ(summer.size(), c.summer_bars) << c.tf;
     EXPECT_EQ(FormatRfc3339(winter.front().ts_ns), c.winter_first) << c.tf;
     EXPECT_EQ(FormatRfc3339(summer.front().ts_ns), c.summer_first) << c.tf;
+    if (c.tf == Timeframe::kOneDay) continue;  // New York midnights, not UTC multiples
     for (const auto* bars : {&winter, &summer}) {
       for (const Bar& bar : *bars) EXPECT_EQ(bar.ts_ns % c.tf.nanos(), 0) << c.tf << " " << bar;
     }
   }
-  // One daily bar per weekday, stamped at 00:00Z of its date.
+  // One daily bar per weekday, stamped at New York midnight of its date.
   const auto days =
       Gen("AAPL", Range("2024-03-04T00:00:00Z", "2024-03-18T00:00:00Z"), Timeframe::kOneDay);
   EXPECT_EQ(Timestamps(days),
-            (std::vector<std::string>{"2024-03-04T00:00:00Z", "2024-03-05T00:00:00Z",
-                                      "2024-03-06T00:00:00Z", "2024-03-07T00:00:00Z",
-                                      "2024-03-08T00:00:00Z", "2024-03-11T00:00:00Z",
-                                      "2024-03-12T00:00:00Z", "2024-03-13T00:00:00Z",
-                                      "2024-03-14T00:00:00Z", "2024-03-15T00:00:00Z"}));
+            (std::vector<std::string>{"2024-03-04T05:00:00Z", "2024-03-05T05:00:00Z",
+                                      "2024-03-06T05:00:00Z", "2024-03-07T05:00:00Z",
+                                      "2024-03-08T05:00:00Z", "2024-03-11T04:00:00Z",
+                                      "2024-03-12T04:00:00Z", "2024-03-13T04:00:00Z",
+                                      "2024-03-14T04:00:00Z", "2024-03-15T04:00:00Z"}));
 }
 
 TEST_F(FakeProviderTest, UnalignedRangesReturnOnlyBucketsStartingInside) {

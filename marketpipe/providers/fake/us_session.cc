@@ -65,4 +65,11 @@ int64_t UsEasternDays(int64_t unix_seconds) {
   return FloorDiv(unix_seconds + UsEasternUtcOffsetSeconds(unix_seconds), kSecondsPerDay);
 }
 
+int64_t UsEasternMidnightSeconds(int64_t days) {
+  // Clocks change at 02:00 local, so 04:00Z of the date (midnight EDT, 23:00 EST the evening
+  // before) always has the offset that midnight itself has.
+  const int64_t naive = days * kSecondsPerDay;
+  return naive - UsEasternUtcOffsetSeconds(naive + 4 * kSecondsPerHour);
+}
+
 }  // namespace marketpipe

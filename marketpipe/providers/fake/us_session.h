@@ -40,6 +40,10 @@ std::optional<SessionHours> UsRegularSession(int64_t days);
 // The New York calendar date (as days since 1970-01-01) at `unix_seconds`.
 int64_t UsEasternDays(int64_t unix_seconds);
 
+// Midnight in New York of the New York date `days`, in UTC seconds since the Unix epoch:
+// 05:00Z under EST, 04:00Z under EDT. Alpaca stamps daily bars there.
+int64_t UsEasternMidnightSeconds(int64_t days);
+
 }  // namespace marketpipe
 
 #endif  // MARKETPIPE_PROVIDERS_FAKE_US_SESSION_H_
