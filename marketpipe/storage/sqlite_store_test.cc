@@ -8,8 +8,8 @@
 
 #include <cstdlib>
 #include <latch>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "marketpipe/storage/store.h"

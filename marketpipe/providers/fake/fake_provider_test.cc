@@ -201,12 +201,12 @@ TEST_F(FakeProviderTest, DailyBarsAreStampedAtNewYorkMidnightAsAlpacaStampsThem)
                                              "2024-03-11T04:00:00Z", "2024-03-12T04:00:00Z",
                                              "2024-03-13T04:00:00Z"));
   // A range ending exactly on a stamp leaves that day out; one starting on it keeps it.
-  EXPECT_EQ(Gen("AAPL", Range("2024-03-07T00:00:00Z", "2024-03-07T05:00:00Z"), Timeframe::kOneDay)
-                .size(),
-            0u);
-  EXPECT_EQ(Gen("AAPL", Range("2024-03-07T05:00:00Z", "2024-03-07T05:00:01Z"), Timeframe::kOneDay)
-                .size(),
-            1u);
+  EXPECT_EQ(
+      Gen("AAPL", Range("2024-03-07T00:00:00Z", "2024-03-07T05:00:00Z"), Timeframe::kOneDay).size(),
+      0u);
+  EXPECT_EQ(
+      Gen("AAPL", Range("2024-03-07T05:00:00Z", "2024-03-07T05:00:01Z"), Timeframe::kOneDay).size(),
+      1u);
 }
 
 TEST_F(FakeProviderTest, AllHoursModeCoversEveryMinuteOfEveryDay) {
