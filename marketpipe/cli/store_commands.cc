@@ -207,6 +207,44 @@ int RunJobs(const JobsFlags& f) {
   return kExitOk;
 }
 
+// The store and the bars a read command (validate, aggregate) works on, or the exit code of
+// the one-line error already printed. A --symbols/--start/--end selection is checked before the
+// store is opened, so an input error creates nothing; a --job-id selection is read from it.
+struct SelectionOrExit {
+  StoreOrExit store;
+  std::optional<Selection> selection;  // set when store.store is
+  int exit_code = kExitOk;
+};
+
+SelectionOrExit OpenSelection(const SelectionFlags& flags) {
+  SelectionOrExit out;
+  if (flags.job_id.empty()) {
+    absl::StatusOr<Selection> s = ParseRangeSelection(flags);
+    if (!s.ok()) {
+      out.exit_code = ReportError(s.status().message(), kExitInputError);
+      return out;
+    }
+    out.selection = *std::move(s);
+  }
+  out.store = OpenExistingStore(flags.store);
+  if (!out.store.store) {
+    out.exit_code = out.store.exit_code;
+    out.selection.reset();
+    return out;
+  }
+  if (!out.selection) {
+    absl::StatusOr<Selection> s = SelectFromJob(*out.store.store, flags.job_id);
+    if (!s.ok()) {
+      out.exit_code =
+          ReportError(s.status().message(),
+                      absl::IsInvalidArgument(s.status()) ? kExitInputError : kExitFailure);
+      return out;
+    }
+    out.selection = *std::move(s);
+  }
+  return out;
+}
+
 int RunValidate(const ValidateFlags& f) {
   if (absl::Status s = CheckSelectionFlags(f.selection); !s.ok()) {
     return ReportError(s.message(), kExitInputError);
@@ -216,23 +254,11 @@ int RunValidate(const ValidateFlags& f) {
     return ReportError(tf.ok() ? "--timeframe: give one timeframe" : tf.status().message(),
                        kExitInputError);
   }
-  std::optional<Selection> selection;
-  if (f.selection.job_id.empty()) {
-    absl::StatusOr<Selection> s = ParseRangeSelection(f.selection);
-    if (!s.ok()) return ReportError(s.status().message(), kExitInputError);
-    selection = *std::move(s);
-  }
-  StoreOrExit store = OpenExistingStore(f.selection.store);
-  if (!store.store) return store.exit_code;
-  if (!selection) {
-    absl::StatusOr<Selection> s = SelectFromJob(*store.store, f.selection.job_id);
-    if (!s.ok()) {
-      return ReportError(s.status().message(),
-                         absl::IsInvalidArgument(s.status()) ? kExitInputError : kExitFailure);
-    }
-    selection = *std::move(s);
-  }
-  const Timeframe timeframe = selection->timeframe.value_or(tf->front());
+  SelectionOrExit selected = OpenSelection(f.selection);
+  if (!selected.selection) return selected.exit_code;
+  StoreOrExit& store = selected.store;
+  const Selection& selection = *selected.selection;
+  const Timeframe timeframe = selection.timeframe.value_or(tf->front());
 
   std::ofstream report_file;
   std::unique_ptr<validation::ReportCsvWriter> report;
@@ -247,9 +273,9 @@ int RunValidate(const ValidateFlags& f) {
   validation::Validator validator(timeframe);
   int64_t bars = 0;
   std::vector<std::string> bad_symbols;
-  for (const Symbol& symbol : selection->symbols) {
+  for (const Symbol& symbol : selection.symbols) {
     absl::StatusOr<std::vector<Bar>> stored =
-        store.store->ReadBars(symbol, timeframe, selection->range);
+        store.store->ReadBars(symbol, timeframe, selection.range);
     if (!stored.ok()) return ReportError(stored.status().ToString(), kExitFailure);
     bars += static_cast<int64_t>(stored->size());
     absl::StatusOr<validation::PageVerdict> verdict = validator.ValidatePage(*std::move(stored));
@@ -260,9 +286,9 @@ int RunValidate(const ValidateFlags& f) {
     }
   }
   std::printf("validated %lld bars of %zu symbols (%s, %s .. %s): %lld issues\n",
-              static_cast<long long>(bars), selection->symbols.size(), timeframe.ToString().c_str(),
-              FormatRfc3339(selection->range.start_ns()).c_str(),
-              FormatRfc3339(selection->range.end_ns()).c_str(),
+              static_cast<long long>(bars), selection.symbols.size(), timeframe.ToString().c_str(),
+              FormatRfc3339(selection.range.start_ns()).c_str(),
+              FormatRfc3339(selection.range.end_ns()).c_str(),
               static_cast<long long>(validator.counts().total()));
   for (const validation::Reason reason : validation::kAllReasons) {
     if (validator.counts()[reason] > 0) {
@@ -291,25 +317,13 @@ int RunAggregate(const AggregateFlags& f) {
                          kExitInputError);
     }
   }
-  std::optional<Selection> selection;
-  if (f.selection.job_id.empty()) {
-    absl::StatusOr<Selection> s = ParseRangeSelection(f.selection);
-    if (!s.ok()) return ReportError(s.status().message(), kExitInputError);
-    selection = *std::move(s);
-  }
-  StoreOrExit store = OpenExistingStore(f.selection.store);
-  if (!store.store) return store.exit_code;
-  if (!selection) {
-    absl::StatusOr<Selection> s = SelectFromJob(*store.store, f.selection.job_id);
-    if (!s.ok()) {
-      return ReportError(s.status().message(),
-                         absl::IsInvalidArgument(s.status()) ? kExitInputError : kExitFailure);
-    }
-    selection = *std::move(s);
-  }
+  SelectionOrExit selected = OpenSelection(f.selection);
+  if (!selected.selection) return selected.exit_code;
+  StoreOrExit& store = selected.store;
+  const Selection& selection = *selected.selection;
   aggregation::RecomputeRequest request;
-  request.symbols = selection->symbols;
-  request.touched = selection->range;
+  request.symbols = selection.symbols;
+  request.touched = selection.range;
   request.targets = *targets;
   absl::StatusOr<aggregation::RecomputeStats> stats =
       aggregation::RecomputeTouchedBuckets(*store.store, request);
@@ -317,7 +331,7 @@ int RunAggregate(const AggregateFlags& f) {
   std::vector<std::string> names;
   for (const Timeframe tf : *targets) names.push_back(tf.ToString());
   std::printf("aggregated %lld 1m bars of %zu symbols into %lld bars (%s)\n",
-              static_cast<long long>(stats->source_bars_read), selection->symbols.size(),
+              static_cast<long long>(stats->source_bars_read), selection.symbols.size(),
               static_cast<long long>(stats->bars_written), absl::StrJoin(names, " ").c_str());
   return kExitOk;
 }
