@@ -387,12 +387,17 @@ awaitable<absl::StatusOr<net::HttpResponse>> GetPage(std::shared_ptr<Impl> impl,
                            absl::StrCat("alpaca: ", what, ": ", acquired.value->message()));
     }
     Timed<absl::StatusOr<net::HttpResponse>> sent;
+    const Clock sent_at = time.Now();
     {
       InFlight counting(impl->in_flight);
       sent = co_await BeforeDeadline(time, deadline, impl->transport->Send(request));
     }
     if (sent.outcome != Outcome::kDone) co_return interrupted(sent.outcome);
     absl::StatusOr<net::HttpResponse>& response = *sent.value;
+    if (impl->options.on_request) {
+      impl->options.on_request(
+          {.status = response.ok() ? response->status : 0, .latency = time.Now() - sent_at});
+    }
     std::string failure;
     std::optional<std::chrono::nanoseconds> retry_after;
     if (!response.ok()) {

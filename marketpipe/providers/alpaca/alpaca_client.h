@@ -42,6 +42,12 @@ inline constexpr size_t kMaxTargetLength = 2048;
 // Room reserved in a target for the page_token (Alpaca's are ~ 60 characters).
 inline constexpr size_t kPageTokenReserve = 256;
 
+// One HTTP exchange with the API, as AlpacaOptions::on_request reports it (e.g. for metrics).
+struct AlpacaRequestOutcome {
+  int status = 0;  // the HTTP status; 0 when no response came (a transport error)
+  std::chrono::nanoseconds latency{0};  // from sending the request to the whole response
+};
+
 struct AlpacaOptions {
   // Where the API lives: "https://data.alpaca.markets" (default) or, for tests, the fake
   // server's "http://127.0.0.1:PORT". A path prefix is kept. Plain http only to loopback
@@ -66,6 +72,9 @@ struct AlpacaOptions {
   // Where retries and give-ups are reported (one line each, secrets masked, server text
   // escaped and cut); default: stderr.
   std::function<void(std::string_view)> log;
+  // Called after every request that got a response or failed in transport (retries included;
+  // not when the fetch was cancelled or ran out of time meanwhile), on the client's executor.
+  std::function<void(const AlpacaRequestOutcome&)> on_request;
 };
 
 // Checks options: base URL (scheme, host, no credentials/query/fragment, TLS unless loopback),

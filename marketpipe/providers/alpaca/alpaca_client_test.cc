@@ -250,6 +250,23 @@ TEST_F(AlpacaClientTest, TransportFailuresAreRetried) {
   EXPECT_EQ(time().elapsed(), 1500ms);
 }
 
+TEST_F(AlpacaClientTest, RequestObserverSeesEveryAttemptWithItsStatusAndLatency) {
+  std::vector<std::pair<int, TimeSource::Duration>> seen;
+  options_.on_request = [&](const AlpacaRequestOutcome& r) {
+    seen.emplace_back(r.status, r.latency);
+  };
+  mock_.Expect(RequestMatcher()).Fail(absl::UnavailableError("connection reset by peer"));
+  mock_.Expect(RequestMatcher()).RespondStatus(429, "").After(40ms);
+  mock_.Expect(RequestMatcher())
+      .RespondStatus(200, Page({BarJson("2024-01-02T14:30:00Z")}, ""))
+      .After(250ms);
+  auto client = Client();
+  auto bars = Fetch(*client);
+  ASSERT_TRUE(bars.ok()) << bars.status();
+  EXPECT_EQ(seen, (std::vector<std::pair<int, TimeSource::Duration>>{
+                      {0, 0ms}, {429, 40ms}, {200, 250ms}}));
+}
+
 struct ErrorCase {
   int status;
   absl::StatusCode code;

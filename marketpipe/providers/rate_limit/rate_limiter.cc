@@ -193,10 +193,11 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
   }
   if (TryAcquire(n)) co_return absl::OkStatus();
 
+  const auto started = time_.Now();
   auto waiter = std::make_shared<Waiter>();
   waiter->owner = this;
   waiter->n = n;
-  waiter->head_since = time_.Now();
+  waiter->head_since = started;
   waiter->pos = queue_.insert(queue_.end(), waiter);
   QueueGuard guard(waiter);
   // The initiation lambda below captures only trivial values: GCC 12 destroys the captures of a
@@ -206,6 +207,7 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
   const std::weak_ptr<Waiter> weak_self = waiter;
   bool granted = false;
   bool cancelled = false;
+  bool held_by_retry_after = false;
   try {
     // `this` may be destroyed while we are suspended: check self->owner after every wait.
     while (!granted && self->owner != nullptr) {
@@ -241,12 +243,18 @@ awaitable<absl::Status> RateLimiter::Acquire(int64_t n) {
         Take(n, self->head_since);
         granted = true;  // the guard unlinks us and wakes the next waiter
       } else {
+        if (ready == not_before_) held_by_retry_after = true;
         co_await time_.SleepFor(ready - now);
       }
     }
   } catch (const boost::system::system_error& e) {
     if (e.code() != boost::asio::error::operation_aborted) throw;
     cancelled = true;
+  }
+  // owner is still set (the guard unlinks later) unless the limiter is gone.
+  if (self->owner != nullptr && observer_) {
+    observer_(RateLimiterWait{
+        .waited = time_.Now() - started, .retry_after = held_by_retry_after, .granted = granted});
   }
   if (granted) co_return absl::OkStatus();
   co_return absl::CancelledError(

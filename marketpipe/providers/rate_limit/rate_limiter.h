@@ -4,8 +4,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,6 +28,17 @@ struct RateLimiterOptions {
   // The exact form: `refill_tokens` tokens every `refill_period`, accrued continuously.
   int64_t refill_tokens = 0;
   TimeSource::Duration refill_period{0};
+};
+
+// One Acquire that could not be granted at once, as a RateLimiter reports it to its observer
+// (e.g. for metrics).
+struct RateLimiterWait {
+  // From the Acquire call to its grant or cancellation, on the limiter's TimeSource.
+  TimeSource::Duration waited{0};
+  // A Retry-After deadline (NotifyRetryAfter) held it back, rather than refill or the queue.
+  bool retry_after = false;
+  // False when the wait was cancelled.
+  bool granted = true;
 };
 
 // A token bucket shared by every request of one provider (DESIGN.md, "providers").
@@ -106,6 +119,15 @@ class RateLimiter {
   // are positive.
   absl::Status SetRate(int64_t refill_tokens, Duration refill_period);
 
+  // Called once for every Acquire that had to wait, when it is granted or cancelled (not for
+  // immediate grants, nor for waiters abandoned by the limiter's destruction), on the limiter's
+  // executor. Replaces any earlier observer; empty: none.
+  //
+  //   limiter.SetWaitObserver([&](const RateLimiterWait& w) { waits.Increment(); });
+  void SetWaitObserver(std::function<void(const RateLimiterWait&)> observer) {
+    observer_ = std::move(observer);
+  }
+
   // Whole tokens that could be taken now (0 before a Retry-After deadline).
   int64_t available();
   // Acquire calls currently queued.
@@ -138,6 +160,7 @@ class RateLimiter {
   __int128 tat_ = 0;
   TimeSource::TimePoint not_before_;
   std::list<std::shared_ptr<Waiter>> queue_;
+  std::function<void(const RateLimiterWait&)> observer_;
 };
 
 }  // namespace marketpipe

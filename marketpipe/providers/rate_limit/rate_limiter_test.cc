@@ -264,6 +264,69 @@ TEST_F(RateLimiterTest, NotifyRetryAfterHoldsBackWaitersAlreadyQueued) {
   EXPECT_EQ(grants_, (std::vector<Grant>{{"a", 0s}, {"b", 10500ms}, {"c", 11500ms}}));
 }
 
+// What the wait observer reported, in order.
+struct Observed {
+  Duration waited;
+  bool retry_after;
+  bool granted;
+  friend bool operator==(const Observed&, const Observed&) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Observed& o) {
+  return os << o.waited.count() << "ns" << (o.retry_after ? " retry_after" : "")
+            << (o.granted ? "" : " cancelled");
+}
+
+TEST_F(RateLimiterTest, WaitObserverSeesEachWaitWithItsDurationAndCause) {
+  auto limiter = Make({.capacity = 2, .refill_per_second = 1});
+  ASSERT_NE(limiter, nullptr);
+  std::vector<Observed> observed;
+  limiter->SetWaitObserver([&](const RateLimiterWait& w) {
+    observed.push_back({w.waited, w.retry_after, w.granted});
+  });
+  RunAsync([&]() -> awaitable<void> {
+    co_await AcquireAs(*limiter, "a", 1);  // immediate: not reported
+    co_await AcquireAs(*limiter, "b", 1);
+    co_await AcquireAs(*limiter, "c", 1);  // refill: 1 s
+    limiter->NotifyRetryAfter(3s);
+    co_await AcquireAs(*limiter, "d", 1);  // held by the Retry-After deadline: 3 s
+    co_await AcquireAs(*limiter, "e", 1);  // the bucket refilled meanwhile: immediate
+    co_await AcquireAs(*limiter, "f", 1);  // refill again: 1 s
+  }());
+  EXPECT_EQ(grants_,
+            (std::vector<Grant>{{"a", 0s}, {"b", 0s}, {"c", 1s}, {"d", 4s}, {"e", 4s}, {"f", 5s}}));
+  EXPECT_EQ(observed,
+            (std::vector<Observed>{{1s, false, true}, {3s, true, true}, {1s, false, true}}));
+}
+
+TEST_F(RateLimiterTest, WaitObserverSeesQueuedAndCancelledWaits) {
+  auto limiter = Make({.capacity = 1, .refill_per_second = 1});
+  ASSERT_NE(limiter, nullptr);
+  std::vector<Observed> observed;
+  limiter->SetWaitObserver([&](const RateLimiterWait& w) {
+    observed.push_back({w.waited, w.retry_after, w.granted});
+  });
+  boost::asio::cancellation_signal cancel;
+  RunAsync([&]() -> awaitable<void> {
+    co_await AcquireAs(*limiter, "a", 1);
+    auto cancelled = [&]() -> awaitable<void> {
+      auto ex = co_await boost::asio::this_coro::executor;
+      absl::Status status = co_await boost::asio::co_spawn(
+          ex, limiter->Acquire(1),
+          boost::asio::bind_cancellation_slot(cancel.slot(), use_awaitable));
+      EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+    };
+    auto canceller = [&]() -> awaitable<void> {
+      co_await time().SleepFor(250ms);
+      cancel.emit(boost::asio::cancellation_type::terminal);
+    };
+    // b waits behind the cancelled head, then for the refill.
+    co_await (cancelled() && AcquireAs(*limiter, "b", 1) && canceller());
+  }());
+  EXPECT_EQ(grants_, (std::vector<Grant>{{"a", 0s}, {"b", 1s}}));
+  EXPECT_EQ(observed, (std::vector<Observed>{{250ms, false, false}, {1s, false, true}}));
+}
+
 TEST_F(RateLimiterTest, CancelledHeadWaiterReleasesItsPlace) {
   auto limiter = Make({.capacity = 1, .refill_per_second = 1});
   ASSERT_NE(limiter, nullptr);

@@ -61,11 +61,20 @@ absl::StatusOr<std::unique_ptr<Provider>> MakeProvider(const ProviderConfig& con
     options.base_url = *url;
   }
   options.log = context.log;
+  if (context.observers.request) {
+    options.on_request = [observe =
+                              context.observers.request](const alpaca::AlpacaRequestOutcome& r) {
+      observe(r.status, r.latency);
+    };
+  }
   if (auto s = alpaca::ValidateOptions(options); !s.ok()) return s;
   auto limiter = RateLimiter::PerMinute(*context.time, config.requests_per_minute, config.burst);
   if (!limiter.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("provider alpaca: bad rate limit: ", limiter.status().message()));
+  }
+  if (context.observers.rate_limiter_wait) {
+    (*limiter)->SetWaitObserver(context.observers.rate_limiter_wait);
   }
   // The client shares the HTTP client and limiter with its fetches, which keep them alive.
   auto http = std::make_shared<net::HttpClient>(context.executor, *context.time);

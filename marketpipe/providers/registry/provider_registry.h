@@ -2,6 +2,7 @@
 #define MARKETPIPE_PROVIDERS_REGISTRY_PROVIDER_REGISTRY_H_
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "marketpipe/providers/provider.h"
+#include "marketpipe/providers/rate_limit/rate_limiter.h"
 #include "marketpipe/time/time_source.h"
 
 namespace marketpipe {
@@ -35,11 +37,21 @@ struct ProviderConfig {
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
 EnvLookup ProcessEnvironment();
 
+// What a provider reports for metrics; called on the provider's executor. Empty: not observed.
+// Only providers that talk to a server report (the fake provider has no requests and no limiter).
+struct ProviderObservers {
+  // Each Acquire on the provider's shared rate limiter that had to wait.
+  std::function<void(const RateLimiterWait&)> rate_limiter_wait;
+  // Each HTTP request to the provider's API: status (0 = no response) and latency.
+  std::function<void(int status, std::chrono::nanoseconds latency)> request;
+};
+
 struct ProviderContext {
   boost::asio::any_io_executor executor;      // where HTTP I/O runs
   TimeSource* time = nullptr;                 // clock for rate limits, backoff, timeouts
   EnvLookup env = ProcessEnvironment();       // ALPACA_KEY, ALPACA_SECRET, ALPACA_BASE_URL
   std::function<void(std::string_view)> log;  // retry lines; default stderr
+  ProviderObservers observers;
 };
 
 // The provider names MakeProvider accepts, sorted.
