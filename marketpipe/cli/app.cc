@@ -68,7 +68,12 @@ int RunApp(int argc, char** argv) {
   Flag(ingest_cmd, "--on-invalid", ingest.on_invalid,
        "drop-bad (store the good bars) | reject-symbol (store nothing of a bad symbol)");
   Flag(ingest_cmd, "--metrics-port", ingest.metrics_port,
-       "Serve live Prometheus metrics on 127.0.0.1:PORT while ingesting (0: any free port)");
+       "Serve live Prometheus metrics on 127.0.0.1:PORT while ingesting (0: any free port; "
+       "the URL is printed on stderr as \"metrics: http://...\")");
+  ingest_cmd->footer(
+      "Exit codes: 0 done; 1 some symbols failed; 2 bad input; 3 cancelled by `marketpipe jobs "
+      "cancel`; 130 Ctrl-C or SIGTERM. A cancelled or interrupted job resumes when run again "
+      "with the same --job-id.");
   ingest_cmd->callback([&] { run = [&] { return RunIngest(ingest); }; });
 
   ValidateFlags validate;
@@ -99,7 +104,11 @@ int RunApp(int argc, char** argv) {
 
   JobsFlags jobs;
   CLI::App* jobs_cmd = app.add_subcommand("jobs", "List ingest jobs, show one, or cancel one");
-  jobs_cmd->add_option("action", jobs.action, "list | status ID | cancel ID")->required();
+  jobs_cmd
+      ->add_option("action", jobs.action,
+                   "list | status ID | cancel ID (a running ingest of the job stops after "
+                   "its pages in flight)")
+      ->required();
   jobs_cmd->add_option("id", jobs.id, "Job id (status, cancel)");
   AddStoreFlag(jobs_cmd, jobs.store);
   jobs_cmd->callback([&] { run = [&] { return RunJobs(jobs); }; });

@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -121,8 +122,17 @@ TEST_F(CliTest, InputErrorsExit2WithOneLineNamingTheValueAndCreateNothing) {
       {with("--workers", "0"), "--workers: \"0\" is out of range (allowed: integers 1..64)"},
       {with("--workers", "65"), "allowed: integers 1..64"},
       {with("--provider", "alpaca"), "ALPACA_KEY"},
-      {with("--store", "mysql:db"), "expected sqlite:PATH or postgres:CONNINFO"},
-      {with("--store", "sqlite:"), "missing file path"},
+      {with("--store", "mysql:db"),
+       "--store \"mysql:db\": unknown store kind \"mysql\" (allowed: sqlite:PATH or "
+       "postgres:CONNINFO[;schema=NAME])"},
+      {with("--store", "foo:bar"), "--store \"foo:bar\": unknown store kind \"foo\" (allowed: "},
+      {with("--store", "marketpipe.db"), "--store \"marketpipe.db\": no store kind before a ':'"},
+      {with("--store", "sqlite:"), "--store \"sqlite:\": missing file path (allowed: "},
+      {with("--store", "postgres:"), "'postgres:': postgres needs a conninfo"},
+      {with("--store", "postgres:dbname=mp;schema=Bad-Name"),
+       "schema 'Bad-Name' must match [a-z_][a-z0-9_]{0,62}"},
+      {{"query", "SELECT 1", "--store", "foo:bar"}, "unknown store kind \"foo\""},
+      {{"jobs", "list", "--store", "postgres:;schema=s"}, "postgres needs a conninfo"},
       {with("--shard", "3/3"), "3/3"},
       {with("--on-invalid", "ignore"), "ignore"},
       {with("--feed", "otc"), "unknown feed \"otc\" (allowed: iex, sip)"},
@@ -265,55 +275,6 @@ TEST_F(CliTest, ProgressBarOnAPseudoTerminal) {
   EXPECT_THAT(o.out, HasSubstr("symbols   3/3 done"));
 }
 
-// True once the terminal shows a bar with at least one stored bar.
-bool ShowsStoredBars(const std::string& out, const std::string&) {
-  for (size_t pos = out.find(" symbols  "); pos != std::string::npos;
-       pos = out.find(" symbols  ", pos + 1)) {
-    const char first_digit = out.size() > pos + 10 ? out[pos + 10] : '0';
-    if (first_digit >= '1' && first_digit <= '9') return true;
-  }
-  return false;
-}
-
-TEST_F(CliTest, SigintMidIngestExits130AndTheSameJobIdResumesToTheSameStore) {
-  std::string symbols;
-  for (int i = 0; i < 10; ++i) absl::StrAppend(&symbols, i > 0 ? "," : "", "S", i);
-  const std::vector<std::string> job = {"ingest",     "--provider", "fake",       "--symbols",
-                                        symbols,      "--start",    "2024-01-01", "--end",
-                                        "2024-01-31", "--job-id",   "big"};
-  auto with_store = [&](const std::string& store) {
-    std::vector<std::string> args = job;
-    args.push_back("--store");
-    args.push_back(store);
-    return args;
-  };
-
-  Invocation inv = In(with_store("sqlite:interrupted.db"));
-  inv.pty = true;
-  inv.set_env["TERM"] = "xterm";
-  Process interrupted(inv);
-  ASSERT_TRUE(interrupted.ReadUntil(ShowsStoredBars));
-  interrupted.Signal(SIGINT);
-  const Outcome stopped = interrupted.Wait();
-  ASSERT_EQ(stopped.exit_code, 130) << stopped.out;
-  EXPECT_THAT(stopped.out, HasSubstr("SIGINT: stopping after the pages in flight"));
-  EXPECT_THAT(stopped.out, HasSubstr("job big: CANCELLED"));
-  EXPECT_THAT(stopped.out, HasSubstr("resume with --job-id big"));
-  EXPECT_THAT(Run({"jobs", "status", "big", "--store", "sqlite:interrupted.db"}).out,
-              HasSubstr("state     CANCELLED\n"));
-
-  const Outcome resumed = Run(with_store("sqlite:interrupted.db"));
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_THAT(resumed.out, HasSubstr("job big: COMPLETED"));
-
-  const Outcome straight = Run(with_store("sqlite:straight.db"));
-  ASSERT_EQ(straight.exit_code, 0) << straight.err;
-
-  const std::string expected = Dump("sqlite:straight.db");
-  EXPECT_EQ(Lines(expected), 1 + 10 * 22 * 390);  // header + 22 weekdays of 390 minutes
-  EXPECT_TRUE(Dump("sqlite:interrupted.db") == expected);
-}
-
 mptest::FakeAlpacaServer::Bar Minute(const std::string& t, double close) {
   return {.t = t,
           .o = close,
@@ -365,6 +326,203 @@ TEST_F(CliTest, AlpacaRefusalIsARuntimeFailureWithTheSymbolsAndReasonInTheSummar
   EXPECT_THAT(o.out, HasSubstr("failed    AAPL: "));
   EXPECT_THAT(o.out, HasSubstr("failed    MSFT: "));
   EXPECT_THAT(o.out, HasSubstr("403"));
+}
+
+// A two-page Alpaca job, AAPL and MSFT over one day in one request stream (--workers 1), that
+// the fake server can hold in the middle: page 0 completes AAPL and starts MSFT, page 1 ends
+// MSFT. A long latency holds every request after the first `served` ones (retries after the
+// client's read timeout too), so a run cannot end on its own while a test acts on it: every
+// event the tests wait for is an observed one, never a delay.
+class HeldAlpacaJobTest : public CliTest {
+ protected:
+  using Server = mptest::FakeAlpacaServer;
+  static constexpr std::chrono::hours kHold{1};
+
+  // Serves requests 0 .. served-1 (unless a test injected a fault there), holds the rest.
+  static void HoldFrom(Server& server, size_t served) {
+    for (size_t i = 0; i < served; ++i) {
+      server.InjectOnRequest(i, Server::Fault::Latency(std::chrono::milliseconds(0)));
+    }
+    server.InjectNext(100, Server::Fault::Latency(kHold));
+  }
+
+  static void AddPage0(Server& server) {
+    server.AddPage(
+        {{"AAPL",
+          {Minute("2024-01-02T14:30:00Z", 187.15), Minute("2024-01-02T14:31:00Z", 187.2),
+           Minute("2024-01-02T14:32:00Z", 187.1), Minute("2024-01-02T14:33:00Z", 187.25)}},
+         {"MSFT", {Minute("2024-01-02T14:30:00Z", 370.5), Minute("2024-01-02T14:31:00Z", 370.6)}}});
+  }
+  static void AddPage1(Server& server) {
+    server.AddPage(
+        {{"MSFT", {Minute("2024-01-02T14:32:00Z", 370.7), Minute("2024-01-02T14:33:00Z", 370.8)}}});
+  }
+
+  // The ingest against `server`, on a pseudo-terminal so its progress bar can be watched.
+  Invocation Ingest(const Server& server, const std::string& job_id, const std::string& store,
+                    std::vector<std::string> extra = {}) {
+    Invocation inv =
+        In({"ingest", "--provider", "alpaca", "--symbols", "AAPL,MSFT", "--start", "2024-01-02",
+            "--end", "2024-01-03", "--workers", "1", "--job-id", job_id, "--store", store});
+    inv.args.insert(inv.args.end(), extra.begin(), extra.end());
+    inv.set_env = {{"ALPACA_KEY", "key"},
+                   {"ALPACA_SECRET", "secret"},
+                   {"ALPACA_BASE_URL", server.base_url()},
+                   {"TERM", "xterm"}};
+    inv.unset_env = {"BUILD_WORKING_DIRECTORY"};
+    inv.pty = true;
+    return inv;
+  }
+
+  // True once the bar shows page 0 stored (AAPL done, 6 bars); the run then waits on page 1.
+  static bool ShowsPage0Stored(const std::string& out, const std::string&) {
+    return absl::StrContains(out, "1/2 symbols  6 bars  ");
+  }
+
+  // The store an uninterrupted run of the job ends with.
+  std::string UninterruptedDump() {
+    Server server;
+    AddPage0(server);
+    AddPage1(server);
+    const Outcome o = clitest::Run(Ingest(server, "straight", "sqlite:straight.db"));
+    EXPECT_EQ(o.exit_code, 0) << o.out;
+    const std::string dump = Dump("sqlite:straight.db");
+    EXPECT_EQ(Lines(dump), 1 + 8) << dump;
+    return dump;
+  }
+
+  // Runs the stopped job `job_id` again against a server holding only page 1, and checks that
+  // it asks for MSFT alone, after its last stored bar, and completes.
+  void ResumeAndExpectCompleted(const std::string& job_id, const std::string& store) {
+    Server server;
+    AddPage1(server);
+    const Outcome o = clitest::Run(Ingest(server, job_id, store));
+    EXPECT_EQ(o.exit_code, 0) << o.out;
+    EXPECT_THAT(o.out, HasSubstr("job " + job_id + ": COMPLETED"));
+    EXPECT_THAT(o.out, HasSubstr("symbols   2/2 done (1 by an earlier run)"));
+    const std::vector<Server::RecordedRequest> requests = server.requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].Query("symbols"), "MSFT");
+    EXPECT_EQ(requests[0].Query("start"), "2024-01-02T14:31:00.000000001Z");
+  }
+};
+
+TEST_F(HeldAlpacaJobTest, SigintWhileAPageIsInFlightExits130AndTheJobIdResumesToTheSameStore) {
+  Server server;
+  AddPage0(server);
+  AddPage1(server);
+  HoldFrom(server, 1);
+  Process run(Ingest(server, "held", "sqlite:interrupted.db"));
+  ASSERT_TRUE(run.ReadUntil(ShowsPage0Stored)) << run.out();
+  run.Signal(SIGINT);
+  const Outcome stopped = run.Wait();
+  ASSERT_EQ(stopped.exit_code, 130) << stopped.out;
+  EXPECT_THAT(stopped.out, HasSubstr("SIGINT: stopping after the pages in flight"));
+  EXPECT_THAT(stopped.out, HasSubstr("job held: CANCELLED"));
+  EXPECT_THAT(stopped.out, HasSubstr("symbols   1/2 done"));
+  EXPECT_THAT(stopped.out, HasSubstr("resume with --job-id held"));
+  EXPECT_EQ(server.request_count(), 2u);  // page 1 was asked for once and never answered
+  const Outcome status = Run({"jobs", "status", "held", "--store", "sqlite:interrupted.db"});
+  EXPECT_THAT(status.out, HasSubstr("state     CANCELLED\n"));
+  EXPECT_THAT(status.out, HasSubstr("symbols   1/2 done\n"));
+  // What page 0 carried is stored, nothing of page 1.
+  EXPECT_THAT(
+      Run({"query", "SELECT symbol, count(*) AS n FROM bars GROUP BY symbol ORDER BY symbol",
+           "--format", "csv", "--store", "sqlite:interrupted.db"})
+          .out,
+      "symbol,n\r\nAAPL,4\r\nMSFT,2\r\n");
+
+  ResumeAndExpectCompleted("held", "sqlite:interrupted.db");
+  EXPECT_EQ(Dump("sqlite:interrupted.db"), UninterruptedDump());
+}
+
+// Reads "... PREFIX<value>\n" out of a Prometheus text scrape; -1 when absent.
+double MetricValue(const std::string& scrape, const std::string& series) {
+  const size_t at = scrape.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  const size_t begin = at + 1 + series.size() + 1;
+  double value = -1;
+  if (!absl::SimpleAtod(scrape.substr(begin, scrape.find('\n', begin) - begin), &value)) return -1;
+  return value;
+}
+
+TEST_F(HeldAlpacaJobTest, MetricsPortServesLiveFiguresWhileTheIngestRuns) {
+  Server server;
+  AddPage0(server);
+  AddPage1(server);
+  // Request 0 is throttled for 1 s (waited out in the shared rate limiter), request 1 serves
+  // page 0, request 2 (page 1) is held while the test scrapes.
+  HoldFrom(server, 2);
+  server.InjectOnRequest(0, Server::Fault::TooManyRequests(1));
+  Process run(Ingest(server, "live", "sqlite:live.db", {"--metrics-port", "0"}));
+  ASSERT_TRUE(run.ReadUntil(ShowsPage0Stored)) << run.out();
+  // "metrics: http://127.0.0.1:PORT/metrics", printed before the run starts.
+  const std::string& out = run.out();
+  const size_t at = out.find("metrics: http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << out;
+  const size_t port_at = at + std::string("metrics: http://127.0.0.1:").size();
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(out.substr(port_at, out.find('/', port_at) - port_at), &port))
+      << out;
+
+  const std::string scrape = net::testclient::Get(static_cast<uint16_t>(port), "/metrics");
+  ASSERT_THAT(scrape, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_bars_fetched_total"), 6) << scrape;
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_bars_stored_total"), 6) << scrape;
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_symbols_done"), 1) << scrape;
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_symbols_total"), 2) << scrape;
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_job_state{job=\"live\",state=\"RUNNING\"}"), 1)
+      << scrape;
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_job_state{job=\"live\",state=\"COMPLETED\"}"), 0)
+      << scrape;
+  // The provider's requests: the 429 and page 0; the held one has no answer yet.
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_provider_requests_total{code=\"429\"}"), 1) << scrape;
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_provider_requests_total{code=\"200\"}"), 1) << scrape;
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_provider_request_duration_seconds_count{code=\"200\"}"),
+            1)
+      << scrape;
+  // One wait, the Retry-After's second; the bucket refilled meanwhile, so no refill wait.
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_rate_limiter_waits_total{cause=\"retry_after\"}"), 1)
+      << scrape;
+  EXPECT_GE(
+      MetricValue(scrape, "marketpipe_rate_limiter_wait_seconds_total{cause=\"retry_after\"}"), 1)
+      << scrape;
+  EXPECT_EQ(MetricValue(scrape, "marketpipe_rate_limiter_waits_total{cause=\"refill\"}"), 0)
+      << scrape;
+
+  run.Signal(SIGTERM);
+  const Outcome stopped = run.Wait();
+  EXPECT_EQ(stopped.exit_code, 130) << stopped.out;
+}
+
+TEST_F(HeldAlpacaJobTest, JobsCancelFromAnotherProcessStopsTheRunningIngestWhichResumesLater) {
+  Server server;
+  AddPage0(server);
+  AddPage1(server);
+  HoldFrom(server, 1);
+  Process run(Ingest(server, "c1", "sqlite:cancelled.db"));
+  ASSERT_TRUE(run.ReadUntil(ShowsPage0Stored)) << run.out();
+
+  const Outcome cancel = Run({"jobs", "cancel", "c1", "--store", "sqlite:cancelled.db"});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_THAT(cancel.out, HasSubstr("job c1: CANCELLED"));
+  // The running ingest notices, stops after its pages in flight and says so.
+  const Outcome stopped = run.Wait();
+  ASSERT_EQ(stopped.exit_code, 3) << stopped.out;
+  EXPECT_THAT(stopped.out, HasSubstr("job c1 was cancelled (jobs cancel): stopping"));
+  EXPECT_THAT(stopped.out, HasSubstr("job c1: CANCELLED"));
+  EXPECT_THAT(stopped.out, HasSubstr("cancelled by jobs cancel; resume with --job-id c1"));
+  EXPECT_EQ(server.request_count(), 2u);
+
+  const Outcome again = Run({"jobs", "cancel", "c1", "--store", "sqlite:cancelled.db"});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_THAT(again.err,
+              HasSubstr("job c1 is CANCELLED: only PENDING or RUNNING jobs can be cancelled"));
+
+  // Running a cancelled job again by its id resumes it (README: "jobs").
+  ResumeAndExpectCompleted("c1", "sqlite:cancelled.db");
+  EXPECT_EQ(Dump("sqlite:cancelled.db"), UninterruptedDump());
+  EXPECT_EQ(Run({"jobs", "cancel", "c1", "--store", "sqlite:cancelled.db"}).exit_code, 2);
 }
 
 TEST_F(CliTest, MetricsServesTheStoresFiguresUntilSigterm) {

@@ -6,6 +6,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +28,7 @@
 #include "marketpipe/ingestion/job.h"
 #include "marketpipe/metrics/metrics_server.h"
 #include "marketpipe/metrics/registry.h"
+#include "marketpipe/providers/rate_limit/rate_limiter.h"
 #include "marketpipe/providers/registry/provider_registry.h"
 #include "marketpipe/time/time_source.h"
 #include "marketpipe/validation/validator.h"
@@ -115,7 +118,38 @@ absl::StatusOr<IngestPlan> PlanIngest(const IngestFlags& f, int64_t now_unix_ns)
 // Live figures for --metrics-port, fed from progress callbacks (deltas into counters).
 class LiveMetrics {
  public:
-  explicit LiveMetrics(metrics::Registry& registry) : registry_(registry) {}
+  explicit LiveMetrics(metrics::Registry& registry) : registry_(registry) {
+    // Present from the start (at 0), so a scrape before the first wait still shows them.
+    for (const char* cause : {"refill", "retry_after"}) {
+      WaitCount(cause);
+      WaitSeconds(cause);
+    }
+  }
+
+  // What the provider reports: its rate limiter's waits and its HTTP requests.
+  ProviderObservers Observers() {
+    ProviderObservers o;
+    o.rate_limiter_wait = [this](const RateLimiterWait& w) {
+      const char* cause = w.retry_after ? "retry_after" : "refill";
+      WaitCount(cause).Increment();
+      WaitSeconds(cause).Increment(std::chrono::duration<double>(w.waited).count());
+    };
+    o.request = [this](int status, std::chrono::nanoseconds latency) {
+      const metrics::Labels code = {
+          {"code", status == 0 ? std::string("transport_error") : std::to_string(status)}};
+      registry_
+          .GetCounter("marketpipe_provider_requests_total",
+                      "HTTP requests to the provider's API, by status (transport_error: no "
+                      "response), retries included.",
+                      code)
+          .Increment();
+      registry_
+          .GetHistogram("marketpipe_provider_request_duration_seconds",
+                        "Time from sending a request to the provider to its whole response.", code)
+          .Observe(std::chrono::duration<double>(latency).count());
+    };
+    return o;
+  }
 
   void Update(const ingestion::Progress& p) {
     registry_.GetCounter("marketpipe_bars_fetched_total", "Bars received from the provider.")
@@ -148,6 +182,19 @@ class LiveMetrics {
   }
 
  private:
+  metrics::Counter& WaitCount(const char* cause) {
+    return registry_.GetCounter(
+        "marketpipe_rate_limiter_waits_total",
+        "Provider requests that waited for the rate limiter, by cause (refill: the token bucket "
+        "was empty or others queued first; retry_after: the server's Retry-After).",
+        {{"cause", cause}});
+  }
+  metrics::Counter& WaitSeconds(const char* cause) {
+    return registry_.GetCounter("marketpipe_rate_limiter_wait_seconds_total",
+                                "Time provider requests spent waiting for the rate limiter.",
+                                {{"cause", cause}});
+  }
+
   metrics::Registry& registry_;
   ingestion::Progress last_;
 };
@@ -193,19 +240,20 @@ int RunIngest(const IngestFlags& flags) {
 
   ProgressReporter reporter(stderr, StderrIsTerminal() ? ProgressReporter::Mode::kTerminal
                                                        : ProgressReporter::Mode::kPlain);
+  metrics::Registry registry;
+  LiveMetrics live(registry);
   boost::asio::io_context io;
   ProviderContext context;
   context.executor = io.get_executor();
   context.time = &time;
   context.log = [&reporter](std::string_view line) { reporter.Log(line); };
+  context.observers = live.Observers();
   absl::StatusOr<std::unique_ptr<Provider>> provider = MakeProvider(plan->provider, context);
   if (!provider.ok()) {
     return ReportError(provider.status().message(),
                        absl::IsInvalidArgument(provider.status()) ? kExitInputError : kExitFailure);
   }
 
-  metrics::Registry registry;
-  LiveMetrics live(registry);
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   if (plan->metrics_port) {
     net::HttpServer::Options options;
@@ -226,12 +274,13 @@ int RunIngest(const IngestFlags& flags) {
   };
   bool state_shown = false;
   plan->options.on_progress = [&](const ingestion::Progress& p) {
-    reporter.Update(Snapshot(p));
+    // Metrics first: once the terminal shows a figure, a scrape shows it too.
     live.Update(p);
     if (!state_shown && !coordinator_job_id().empty()) {
       live.SetState(coordinator_job_id(), storage::JobState::kRunning);
       state_shown = true;
     }
+    reporter.Update(Snapshot(p));
   };
   coordinator_ptr =
       std::make_unique<ingestion::Coordinator>(**provider, *store.store, time, plan->options);
@@ -252,6 +301,40 @@ int RunIngest(const IngestFlags& flags) {
       };
   signals.async_wait(on_signal);
 
+  // `marketpipe jobs cancel ID` (another process) marks the job CANCELLED in the store; the run
+  // re-reads its state every kCancelPollTicks ticks and then stops like on Ctrl-C. Only after
+  // the first progress: by then Run has set the job RUNNING (a resumed job may start CANCELLED).
+  bool cancel_requested = false;
+  auto check_cancel_request = [&] {
+    if (!state_shown || interrupted) return;
+    absl::StatusOr<std::optional<storage::JobRecord>> job =
+        store.store->GetJob(coordinator.job_id());
+    if (!job.ok() || !job->has_value() || (**job).state != storage::JobState::kCancelled) return;
+    if (!cancel_requested) {
+      reporter.Log(
+          absl::StrCat("marketpipe: job ", coordinator.job_id(),
+                       " was cancelled (jobs cancel): stopping after the pages in flight"));
+    }
+    cancel_requested = true;
+    coordinator.Cancel();  // again on later ticks: a no-op once it took
+  };
+  // The ticker also shows progress that throttling held back while the run stalls.
+  constexpr auto kTick = std::chrono::milliseconds(100);
+  constexpr int kCancelPollTicks = 2;
+  const TimeSource::TimePoint run_start = time.Now();
+  boost::asio::steady_timer ticker(io);
+  int ticks = 0;
+  std::function<void(const boost::system::error_code&)> on_tick =
+      [&](const boost::system::error_code& ec) {
+        if (ec) return;
+        reporter.Tick((time.Now() - run_start).count());
+        if (++ticks % kCancelPollTicks == 0) check_cancel_request();
+        ticker.expires_after(kTick);
+        ticker.async_wait(on_tick);
+      };
+  ticker.expires_after(kTick);
+  ticker.async_wait(on_tick);
+
   std::optional<absl::StatusOr<ingestion::IngestResult>> outcome;
   boost::asio::co_spawn(io, coordinator.Run(),
                         [&](std::exception_ptr e, absl::StatusOr<ingestion::IngestResult> r) {
@@ -265,6 +348,7 @@ int RunIngest(const IngestFlags& flags) {
                           outcome = std::move(r);
                           boost::system::error_code ignored;
                           signals.cancel(ignored);
+                          ticker.cancel();
                         });
   io.run();
   reporter.Finish();
@@ -288,6 +372,11 @@ int RunIngest(const IngestFlags& flags) {
         std::fprintf(stderr, "marketpipe: interrupted; resume with --job-id %s\n",
                      result.job_id.c_str());
         return kExitInterrupted;
+      }
+      if (cancel_requested) {
+        std::fprintf(stderr, "marketpipe: cancelled by jobs cancel; resume with --job-id %s\n",
+                     result.job_id.c_str());
+        return kExitCancelled;
       }
       return kExitFailure;
     default:

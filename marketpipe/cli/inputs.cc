@@ -108,23 +108,28 @@ absl::StatusOr<std::vector<Timeframe>> ParseTimeframes(std::string_view text) {
 
 absl::StatusOr<std::string> ResolveStoreSpec(std::string_view text,
                                              std::string_view working_directory) {
-  constexpr std::string_view kAllowed = "(expected sqlite:PATH or postgres:CONNINFO[;schema=NAME])";
-  if (text.starts_with("sqlite:")) {
-    const std::string_view path = text.substr(7);
-    if (path.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--store \"", S(text), "\": missing file path ", S(kAllowed)));
-    }
+  constexpr std::string_view kAllowed = "(allowed: sqlite:PATH or postgres:CONNINFO[;schema=NAME])";
+  auto refuse = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--store \"", S(text), "\": ", S(why), " ", S(kAllowed)));
+  };
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return refuse("no store kind before a ':'");
+  const std::string_view kind = text.substr(0, colon);
+  if (kind == "sqlite") {
+    const std::string_view path = text.substr(colon + 1);
+    if (path.empty()) return refuse("missing file path");
     return absl::StrCat("sqlite:", ResolvePath(path, working_directory));
   }
-  if (text.starts_with("postgres:")) {
+  if (kind == "postgres") {
     absl::StatusOr<storage::PostgresSpec> spec = storage::ParsePostgresSpec(text);
     if (!spec.ok()) {
+      // The storage's reason names the spec and the rule (a missing conninfo, a bad schema).
       return absl::InvalidArgumentError(absl::StrCat("--store: ", spec.status().message()));
     }
     return std::string(text);
   }
-  return absl::InvalidArgumentError(absl::StrCat("--store \"", S(text), "\": ", S(kAllowed)));
+  return refuse(absl::StrCat("unknown store kind \"", S(kind), "\""));
 }
 
 std::optional<std::string> SqlitePath(std::string_view resolved_spec) {

@@ -17,6 +17,7 @@ namespace marketpipe::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;        // the work ran and something failed
 inline constexpr int kExitInputError = 2;     // bad flags or arguments; nothing was written
+inline constexpr int kExitCancelled = 3;      // `jobs cancel` stopped it; the job is resumable
 inline constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM; the job is resumable
 
 // The store used when --store is not given (relative to the working directory).

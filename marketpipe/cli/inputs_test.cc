@@ -87,10 +87,23 @@ TEST(ResolveStoreSpecTest, SqlitePathsResolveAgainstTheWorkingDirectory) {
 }
 
 TEST(ResolveStoreSpecTest, MalformedSpecsAreRefused) {
-  EXPECT_THAT(Message(ResolveStoreSpec("sqlite:", "/").status()), HasSubstr("missing file path"));
-  EXPECT_THAT(Message(ResolveStoreSpec("mysql:x", "/").status()),
-              HasSubstr("expected sqlite:PATH or postgres:CONNINFO"));
-  EXPECT_FALSE(ResolveStoreSpec("postgres:", "/").ok());
+  constexpr const char* kAllowed = " (allowed: sqlite:PATH or postgres:CONNINFO[;schema=NAME])";
+  EXPECT_EQ(Message(ResolveStoreSpec("sqlite:", "/").status()),
+            std::string("--store \"sqlite:\": missing file path") + kAllowed);
+  EXPECT_EQ(Message(ResolveStoreSpec("foo:bar", "/").status()),
+            std::string("--store \"foo:bar\": unknown store kind \"foo\"") + kAllowed);
+  EXPECT_EQ(Message(ResolveStoreSpec("SQLite:m.db", "/").status()),
+            std::string("--store \"SQLite:m.db\": unknown store kind \"SQLite\"") + kAllowed);
+  EXPECT_EQ(Message(ResolveStoreSpec("m.db", "/").status()),
+            std::string("--store \"m.db\": no store kind before a ':'") + kAllowed);
+  EXPECT_EQ(Message(ResolveStoreSpec("", "/").status()),
+            std::string("--store \"\": no store kind before a ':'") + kAllowed);
+  EXPECT_THAT(Message(ResolveStoreSpec("postgres:", "/").status()),
+              HasSubstr("'postgres:': postgres needs a conninfo"));
+  EXPECT_THAT(Message(ResolveStoreSpec("postgres:;schema=mp", "/").status()),
+              HasSubstr("postgres needs a conninfo"));
+  EXPECT_THAT(Message(ResolveStoreSpec("postgres:dbname=x;schema=Bad-Name", "/").status()),
+              HasSubstr("schema 'Bad-Name' must match [a-z_][a-z0-9_]{0,62}"));
   EXPECT_TRUE(ResolveStoreSpec("postgres:host=/tmp dbname=x;schema=mp", "/").ok());
 }
 

@@ -60,12 +60,19 @@ void ProgressReporter::Draw() {
 void ProgressReporter::Update(const ProgressSnapshot& snapshot) {
   last_ = snapshot;
   have_snapshot_ = true;
+  pending_ = true;
+  Tick(snapshot.elapsed_ns);
+}
+
+void ProgressReporter::Tick(int64_t elapsed_ns) {
+  if (!pending_) return;
   const int64_t interval = mode_ == Mode::kTerminal ? kTerminalIntervalNs : kPlainIntervalNs;
-  if (drawn_once_ && snapshot.elapsed_ns - last_draw_ns_ < interval) return;
+  if (drawn_once_ && elapsed_ns - last_draw_ns_ < interval) return;
   // Plain mode waits a full interval before its first line: short runs print only the summary.
-  if (!drawn_once_ && mode_ == Mode::kPlain && snapshot.elapsed_ns < interval) return;
+  if (!drawn_once_ && mode_ == Mode::kPlain && elapsed_ns < interval) return;
   drawn_once_ = true;
-  last_draw_ns_ = snapshot.elapsed_ns;
+  pending_ = false;
+  last_draw_ns_ = elapsed_ns;
   Draw();
 }
 
@@ -76,6 +83,7 @@ void ProgressReporter::Log(std::string_view line) {
   std::fprintf(out_, "%.*s\n", static_cast<int>(line.size()), line.data());
   if (bar_visible_) {
     std::fprintf(out_, "%s", BarLine(last_).c_str());
+    pending_ = false;
   }
   std::fflush(out_);
 }

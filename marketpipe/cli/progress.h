@@ -38,6 +38,10 @@ class ProgressReporter {
   ProgressReporter(std::FILE* out, Mode mode) : out_(out), mode_(mode) {}
 
   void Update(const ProgressSnapshot& snapshot);
+  // Time passed without an Update (`elapsed_ns` on the snapshots' clock): shows the latest
+  // snapshot if throttling held it back and the interval has passed now, so a stalled ingest
+  // (a slow server, a long rate-limit wait) still shows where it stands. Call it periodically.
+  void Tick(int64_t elapsed_ns);
   void Log(std::string_view line);
   // Erases the bar (terminal mode); call before printing the summary.
   void Finish();
@@ -55,6 +59,7 @@ class ProgressReporter {
   Mode mode_;
   ProgressSnapshot last_;
   bool have_snapshot_ = false;
+  bool pending_ = false;  // last_ has not been shown
   bool bar_visible_ = false;
   int64_t last_draw_ns_ = 0;
   bool drawn_once_ = false;

@@ -69,6 +69,37 @@ TEST(ProgressTest, TerminalRedrawsAtMostTenTimesASecond) {
   EXPECT_EQ(Count(out.text(), "\n"), 0);  // one line, redrawn in place
 }
 
+TEST(ProgressTest, TickShowsTheLatestSnapshotThatThrottlingHeldBack) {
+  Capture out;
+  ProgressReporter reporter(out.file(), ProgressReporter::Mode::kTerminal);
+  const ProgressSnapshot first{.symbols_done = 0, .symbols_total = 2, .elapsed_ns = 0};
+  const ProgressSnapshot held{
+      .symbols_done = 1, .symbols_total = 2, .bars_stored = 390, .elapsed_ns = 30 * kMs};
+  reporter.Update(first);
+  reporter.Update(held);  // within 100 ms of the first draw: not shown yet
+  const std::string shown_first = "\r\x1b[2K" + ProgressReporter::BarLine(first);
+  EXPECT_EQ(out.text(), shown_first);
+  reporter.Tick(60 * kMs);  // still within the interval
+  EXPECT_EQ(out.text(), shown_first);
+  reporter.Tick(100 * kMs);  // the run stalls: the held snapshot appears anyway
+  const std::string shown_both = shown_first + "\r\x1b[2K" + ProgressReporter::BarLine(held);
+  EXPECT_EQ(out.text(), shown_both);
+  reporter.Tick(500 * kMs);  // nothing new: no redraw
+  EXPECT_EQ(out.text(), shown_both);
+}
+
+TEST(ProgressTest, PlainModeTickPrintsAStalledRunsLineAfterFiveSeconds) {
+  Capture out;
+  ProgressReporter reporter(out.file(), ProgressReporter::Mode::kPlain);
+  reporter.Update({.symbols_done = 0, .symbols_total = 2, .bars_stored = 7, .elapsed_ns = kMs});
+  reporter.Tick(4'999 * kMs);
+  EXPECT_EQ(out.text(), "");
+  reporter.Tick(5'000 * kMs);
+  EXPECT_EQ(out.text(), "progress: 0/2 symbols, 7 bars, 0 bars/s, ETA --:--\n");
+  reporter.Tick(20'000 * kMs);
+  EXPECT_EQ(Count(out.text(), "progress: "), 1);
+}
+
 TEST(ProgressTest, LogLinesGoAboveTheBarWhichIsRedrawn) {
   Capture out;
   ProgressReporter reporter(out.file(), ProgressReporter::Mode::kTerminal);
