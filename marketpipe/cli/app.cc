@@ -97,6 +97,11 @@ int RunApp(int argc, char** argv) {
       "Run read-only SQL over the relation `bars` (symbol, timeframe, ts_ns, open, "
       "high, low, close, volume, trade_count, vwap)");
   query_cmd->add_option("sql", query.sql, "One SELECT, WITH or VALUES statement")->required();
+  query_cmd->footer(
+      "Stored prices print as exact decimals with 4 places. What SQL computes from them "
+      "(max(high), avg(close), close * 2) is a floating-point value in SQLite (a numeric in "
+      "PostgreSQL) and prints as the shortest decimal that reads back to it: max(low) may show "
+      "47.391, 0.1 + 0.2 shows 0.30000000000000004.");
   Flag(query_cmd, "--format", query.format, "table | csv | json");
   Flag(query_cmd, "--limit", query.limit, "At most this many rows (0..1000000)");
   AddStoreFlag(query_cmd, query.store);

@@ -81,6 +81,8 @@ TEST_F(CliTest, HelpAndVersionExit0AndWriteNothing) {
   EXPECT_THAT(help.out, HasSubstr("--workers TEXT=4"));
   EXPECT_THAT(help.out, HasSubstr("--on-invalid TEXT=drop-bad"));
   EXPECT_THAT(Run({"query", "--help"}).out, HasSubstr("--format TEXT=table"));
+  EXPECT_THAT(Run({"query", "--help"}).out, HasSubstr("Stored prices print as exact decimals"));
+  EXPECT_THAT(Run({"ingest", "--help"}).out, HasSubstr("3 cancelled by `marketpipe jobs cancel`"));
 }
 
 TEST_F(CliTest, ProvidersListsNamesAndNeeds) {
