@@ -527,6 +527,24 @@ TEST_F(HeldAlpacaJobTest, JobsCancelFromAnotherProcessStopsTheRunningIngestWhich
   EXPECT_EQ(Run({"jobs", "cancel", "c1", "--store", "sqlite:cancelled.db"}).exit_code, 2);
 }
 
+TEST_F(HeldAlpacaJobTest, JobsCancelBeforeTheFirstPageStopsTheIngestToo) {
+  Server server;
+  HoldFrom(server, 0);  // the very first request is held: no progress is ever reported
+  Process run(Ingest(server, "c0", "sqlite:early.db"));
+  // The job shows RUNNING once the run has started it (each look is a finished process).
+  bool running = false;
+  for (int i = 0; i < 1000 && !running; ++i) {
+    running = absl::StrContains(Run({"jobs", "status", "c0", "--store", "sqlite:early.db"}).out,
+                                "state     RUNNING\n");
+  }
+  ASSERT_TRUE(running);
+  EXPECT_EQ(Run({"jobs", "cancel", "c0", "--store", "sqlite:early.db"}).exit_code, 0);
+  const Outcome stopped = run.Wait();
+  EXPECT_EQ(stopped.exit_code, 3) << stopped.out;
+  EXPECT_THAT(stopped.out, HasSubstr("job c0: CANCELLED"));
+  EXPECT_THAT(stopped.out, HasSubstr("symbols   0/2 done"));
+}
+
 TEST_F(CliTest, MetricsServesTheStoresFiguresUntilSigterm) {
   ASSERT_EQ(Run({"ingest", "--provider", "fake", "--symbols", "AAPL", "--start", "2024-01-02",
                  "--end", "2024-01-03"})

@@ -302,14 +302,20 @@ int RunIngest(const IngestFlags& flags) {
   signals.async_wait(on_signal);
 
   // `marketpipe jobs cancel ID` (another process) marks the job CANCELLED in the store; the run
-  // re-reads its state every kCancelPollTicks ticks and then stops like on Ctrl-C. Only after
-  // the first progress: by then Run has set the job RUNNING (a resumed job may start CANCELLED).
+  // re-reads its state every kCancelPollTicks ticks and then stops like on Ctrl-C. A resumed job
+  // starts out CANCELLED, so that state counts only when it was set after this run began: after
+  // the job was seen RUNNING or reported progress, or stamped later than the run's start.
   bool cancel_requested = false;
+  bool seen_running = false;
+  const int64_t run_started_unix_ns = time.UnixNanos();
   auto check_cancel_request = [&] {
-    if (!state_shown || interrupted) return;
+    if (interrupted || coordinator.job_id().empty()) return;
     absl::StatusOr<std::optional<storage::JobRecord>> job =
         store.store->GetJob(coordinator.job_id());
-    if (!job.ok() || !job->has_value() || (**job).state != storage::JobState::kCancelled) return;
+    if (!job.ok() || !job->has_value()) return;
+    if ((**job).state == storage::JobState::kRunning) seen_running = true;
+    if ((**job).state != storage::JobState::kCancelled) return;
+    if (!seen_running && !state_shown && (**job).updated_unix_ns < run_started_unix_ns) return;
     if (!cancel_requested) {
       reporter.Log(
           absl::StrCat("marketpipe: job ", coordinator.job_id(),
