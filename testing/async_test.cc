@@ -20,25 +20,25 @@ std::string JoinLines(const std::vector<std::string>& lines) {
 
 }  // namespace
 
-AsyncTest::AsyncTest() {
+AsyncEnv::AsyncEnv() {
   time_.RunHandlersOn(io_);
   kit_internal::SetPendingDescriber([this] { return time_.DescribePending(); });
 }
 
-AsyncTest::~AsyncTest() {
+AsyncEnv::~AsyncEnv() {
   kit_internal::SetPendingDescriber(nullptr);
   // Fallback for fixtures whose TearDown did not run (SetUp failed): unwind what is left.
   Drain();
 }
 
-void AsyncTest::TearDown() {
+void AsyncEnv::TearDown() {
   CheckNothingPending("when the case ended");
   // Unwind every coroutine still parked on a virtual timer now, while the derived fixture's
   // members (which those coroutines may use) are still alive.
   Drain();
 }
 
-void AsyncTest::Drain() {
+void AsyncEnv::Drain() {
   // A coroutine may catch the cancellation and wait again: repeat, boundedly.
   for (int round = 0; round < 100; ++round) {
     time_.CancelAll();
@@ -47,12 +47,12 @@ void AsyncTest::Drain() {
   }
 }
 
-size_t AsyncTest::Poll() {
+size_t AsyncEnv::Poll() {
   if (io_.stopped()) io_.restart();
   return io_.poll();
 }
 
-void AsyncTest::Drive(const bool& done) {
+void AsyncEnv::Drive(const bool& done) {
   const auto budget = run_budget_.value_or(CaseBudget());
   const auto deadline = std::chrono::steady_clock::now() + budget;
   while (!done) {
@@ -77,7 +77,7 @@ void AsyncTest::Drive(const bool& done) {
   }
 }
 
-void AsyncTest::CheckNothingPending(const char* when) {
+void AsyncEnv::CheckNothingPending(const char* when) {
   if (io_.stopped()) io_.restart();
   const size_t ran = io_.poll();
   // poll() stops the io_context once it has no outstanding work; still running means an

@@ -10,14 +10,18 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
+#include "testing/fixture.h"
 #include "testing/virtual_time.h"
 
 namespace mptest {
 
-// Fixture for async tests: one fresh io_context and one VirtualTimeSource per case.
+// A kit component (see fixture.h): one fresh io_context and one VirtualTimeSource per case.
+// mptest::AsyncTest is the fixture made of it alone; combine it with others through
+// mptest::Fixture<..., AsyncEnv>, or hold it as a member.
 //
 //   class RateLimiterTest : public mptest::AsyncTest {};
 //   TEST_F(RateLimiterTest, ThirdAcquireWaitsForRefill) {
@@ -32,17 +36,22 @@ namespace mptest {
 // nothing is runnable, and returns its value or rethrows its exception. It never hangs: past
 // the case's real-time budget (see CaseBudget()) it throws AsyncTimeout naming the case and
 // every pending timer and external wait. A case that ends with timers, external waits or
-// handlers still pending fails and says what was left.
-class AsyncTest : public ::testing::Test {
+// handlers still pending fails (in TearDown) and says what was left.
+class AsyncEnv {
  public:
   struct AsyncTimeout : std::runtime_error {
     using std::runtime_error::runtime_error;
   };
 
- protected:
-  AsyncTest();
-  ~AsyncTest() override;
-  void TearDown() override;
+  AsyncEnv();
+  ~AsyncEnv();
+  AsyncEnv(const AsyncEnv&) = delete;
+  AsyncEnv& operator=(const AsyncEnv&) = delete;
+
+  void SetUp() {}
+  // Fails the case if async work is left pending, then unwinds every parked coroutine while
+  // the fixture's members (which they may use) are still alive. Idempotent.
+  void TearDown();
 
   boost::asio::io_context& io() { return io_; }
   VirtualTimeSource& time() { return time_; }
@@ -67,12 +76,16 @@ class AsyncTest : public ::testing::Test {
   std::optional<std::chrono::milliseconds> run_budget_;
 };
 
+// The fixture for async tests: Fixture<AsyncEnv>. Fixtures overriding TearDown call
+// AsyncTest::TearDown() last.
+class AsyncTest : public Fixture<AsyncEnv> {};
+
 // Real-time budget of one case: --mp_case_timeout=<seconds> or MP_TEST_CASE_TIMEOUT, else
 // derived by the test main from TEST_TIMEOUT and the number of cases in this shard.
 std::chrono::milliseconds CaseBudget();
 
 template <class T>
-T AsyncTest::RunAsync(boost::asio::awaitable<T> task) {
+T AsyncEnv::RunAsync(boost::asio::awaitable<T> task) {
   // Shared with the completion handler: after a timeout RunAsync returns (throws) first, and
   // the abandoned coroutine may still complete later, while the fixture unwinds it.
   struct State {

@@ -43,7 +43,9 @@ std::string Unescape(std::string_view s) {
   return out;
 }
 
-std::vector<std::string> SplitFields(std::string_view line) {
+}  // namespace
+
+std::vector<std::string> SplitProtocolLine(std::string_view line) {
   std::vector<std::string> fields;
   size_t start = 0;
   for (;;) {
@@ -54,10 +56,18 @@ std::vector<std::string> SplitFields(std::string_view line) {
   }
 }
 
-}  // namespace
+std::string EncodeProtocolLine(const std::vector<std::string>& fields) {
+  std::string line;
+  for (const auto& f : fields) {
+    if (!line.empty()) line += '\t';
+    line += Escape(f);
+  }
+  line += '\n';
+  return line;
+}
 
 std::optional<ProgressEvent> ParseProgressLine(std::string_view line) {
-  const std::vector<std::string> f = SplitFields(line);
+  const std::vector<std::string> f = SplitProtocolLine(line);
   ProgressEvent e{};
   const std::string& tag = f[0];
   auto want = [&](size_t n) { return f.size() == n; };
@@ -95,6 +105,9 @@ std::optional<ProgressEvent> ParseProgressLine(std::string_view line) {
     e.kind = ProgressEvent::kProgramEnd;
   } else if (tag == "STALL_REPORTED" && want(1)) {
     e.kind = ProgressEvent::kStallReported;
+  } else if (tag == "REQUEST" && want(2)) {
+    e.kind = ProgressEvent::kRequest;
+    e.name = f[1];
   } else {
     return std::nullopt;
   }
@@ -102,12 +115,7 @@ std::optional<ProgressEvent> ParseProgressLine(std::string_view line) {
 }
 
 void ProgressWriter::Write(int fd, const std::vector<std::string>& fields) {
-  std::string line;
-  for (const auto& f : fields) {
-    if (!line.empty()) line += '\t';
-    line += Escape(f);
-  }
-  line += '\n';
+  const std::string line = EncodeProtocolLine(fields);
   // One write per line (a pipe write up to PIPE_BUF is atomic; longer lines come from one
   // writer at a time, the thread running the cases).
   const char* p = line.data();

@@ -17,6 +17,8 @@
 //   ENV_TEARDOWN                           global environments' TearDown follows
 //   PROGRAM_END                            exit follows
 //   STALL_REPORTED                         answer to SIGUSR1 (pending work printed on stderr)
+//   REQUEST <service>                      the child waits for a service (supervisor_service.h);
+//                                          the supervisor answers on the reply channel, one line
 //
 // The supervisor knows from it which phase the child is in (see Phase) and so which deadline
 // applies, which cases ended and how, and whom to blame when the child dies or hangs.
@@ -58,8 +60,9 @@ struct ProgressEvent {
     kEnvTearDown,
     kProgramEnd,
     kStallReported,
+    kRequest,
   } kind;
-  std::string suite, name;
+  std::string suite, name;  // kRequest: the service in `name`
   // kPart: 'f' failure or 's' skip, where and what. kCaseEnd: "passed"/"failed"/"skipped", ms.
   char part_type = 0;
   std::string file;
@@ -71,6 +74,10 @@ struct ProgressEvent {
 
 // Parses one line (without its newline); nullopt for a malformed line.
 std::optional<ProgressEvent> ParseProgressLine(std::string_view line);
+
+// The line format shared by progress lines and service replies: fields joined by tabs, escaped.
+std::string EncodeProtocolLine(const std::vector<std::string>& fields);  // ends with '\n'
+std::vector<std::string> SplitProtocolLine(std::string_view line);       // without the '\n'
 
 // Child side: writes the protocol to `fd` (does not own it).
 class ProgressWriter : public ::testing::EmptyTestEventListener {

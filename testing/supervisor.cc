@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "testing/environment.h"
 #include "testing/kit_internal.h"
 #include "testing/progress.h"
+#include "testing/supervisor_service.h"
 #include "testing/xml_report.h"
 
 namespace mptest::kit_internal {
@@ -33,6 +36,8 @@ using Status = CaseReport::Status;
 constexpr size_t kKeptOutput = 1 << 20;
 // How long a stuck child gets to print its pending work after SIGUSR1.
 constexpr auto kStallReportGrace = std::chrono::milliseconds(1000);
+// Tells a child its supervisor's pid, so it can tell whether it is already orphaned.
+constexpr char kSupervisorPidEnv[] = "MP_KIT_SUPERVISOR_PID";
 
 int signal_pipe[2] = {-1, -1};
 
@@ -120,6 +125,9 @@ class Supervisor {
  private:
   void RunChild(const std::vector<std::string>& cases, ChildRun& run);
   void OnEvent(const ProgressEvent& e, ChildRun& run);
+  // Answers a child's service request on `reply_fd`; returns how long the provider took (the
+  // asking phase's clock stands still meanwhile).
+  Clock::duration AnswerRequest(const std::string& service, int reply_fd);
   // Gives every case and phase the child left unfinished its outcome.
   void Judge(ChildRun& run, int attempt);
   void Fail(const std::string& full_name, const std::string& why, const ChildRun& run);
@@ -135,7 +143,31 @@ class Supervisor {
   std::vector<CaseReport> run_failures_;  // failures outside any case
   bool terminate_ = false;
   Clock::time_point started_ = Clock::now();
+  // Service replies, once per binary: every child (also after a crash) gets the same one.
+  std::map<std::string, std::vector<std::string>> service_replies_;
 };
+
+Clock::duration Supervisor::AnswerRequest(const std::string& service, int reply_fd) {
+  const auto start = Clock::now();
+  auto it = service_replies_.find(service);
+  if (it == service_replies_.end()) {
+    const ServiceProvider* provider = FindSupervisorService(service);
+    std::vector<std::string> reply =
+        provider ? (*provider)()
+                 : std::vector<std::string>{
+                       "error", "the test binary provides no service \"" + service + "\""};
+    it = service_replies_.emplace(service, std::move(reply)).first;
+  }
+  const std::string line = EncodeProtocolLine(it->second);
+  for (size_t done = 0; done < line.size();) {
+    // MSG_NOSIGNAL: a child that died meanwhile must not take the supervisor with it.
+    const ssize_t n = send(reply_fd, line.data() + done, line.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return Clock::now() - start;
+}
 
 void Supervisor::OnEvent(const ProgressEvent& e, ChildRun& run) {
   const Phase before = run.phase;
@@ -195,14 +227,16 @@ void Supervisor::OnEvent(const ProgressEvent& e, ChildRun& run) {
       run.phase = Phase::kExiting;
       break;
     case ProgressEvent::kStallReported:
+    case ProgressEvent::kRequest:
       break;
   }
   if (run.phase != before || e.kind == ProgressEvent::kCaseStart) run.phase_started = Clock::now();
 }
 
 void Supervisor::RunChild(const std::vector<std::string>& cases, ChildRun& run) {
-  int out[2], progress[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(progress, O_CLOEXEC) != 0) {
+  int out[2], progress[2], reply[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(progress, O_CLOEXEC) != 0 ||
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, reply) != 0) {
     run.wait_status = -1;
     return;
   }
@@ -215,15 +249,19 @@ void Supervisor::RunChild(const std::vector<std::string>& cases, ChildRun& run) 
   spec.unset_env = {"XML_OUTPUT_FILE", "TEST_SHARD_STATUS_FILE", "GTEST_OUTPUT",
                     "TEST_PREMATURE_EXIT_FILE"};
   spec.set_env[kProgressFdEnv] = "3";
-  spec.pass_fds = {{1, out[1]}, {2, out[1]}, {3, progress[1]}};
+  spec.set_env[kReplyFdEnv] = "4";
+  spec.set_env[kSupervisorPidEnv] = std::to_string(getpid());
+  spec.pass_fds = {{1, out[1]}, {2, out[1]}, {3, progress[1]}, {4, reply[1]}};
   const pid_t pid = SpawnChildProcess(spec);
   close(out[1]);
   close(progress[1]);
+  close(reply[1]);
   if (pid < 0) {
     std::fprintf(stderr, "[ marketpipe ] cannot start %s: %s\n", req_.self.c_str(),
                  std::strerror(errno));
     close(out[0]);
     close(progress[0]);
+    close(reply[0]);
     run.wait_status = -1;
     return;
   }
@@ -260,6 +298,13 @@ void Supervisor::RunChild(const std::vector<std::string>& cases, ChildRun& run) 
         if (!event) continue;
         const Phase phase = run.phase;
         OnEvent(*event, run);
+        if (event->kind == ProgressEvent::kRequest) {
+          // Outside every budget: the phase's clock stands still while the service starts.
+          const Clock::duration took = AnswerRequest(event->name, reply[0]);
+          run.phase_started += took;
+          deadline += took;
+          continue;
+        }
         if (event->kind == ProgressEvent::kStallReported && stall_asked) {
           kill_at = Clock::now();
         } else if (run.phase != phase || event->kind == ProgressEvent::kCaseStart) {
@@ -334,6 +379,7 @@ void Supervisor::RunChild(const std::vector<std::string>& cases, ChildRun& run) 
   if (pidfd >= 0) close(pidfd);
   close(out[0]);
   close(progress[0]);
+  close(reply[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -523,8 +569,21 @@ bool StartSupervisedChild() {
   if (!fd_text || !*fd_text) return false;
   const int fd = std::atoi(fd_text);
   fcntl(fd, F_SETFD, FD_CLOEXEC);  // processes the cases start must not hold it
+  const char* reply_text = std::getenv(kReplyFdEnv);
+  const int reply_fd = reply_text && *reply_text ? std::atoi(reply_text) : -1;
+  if (reply_fd >= 0) fcntl(reply_fd, F_SETFD, FD_CLOEXEC);
+  SetServiceChannel(fd, reply_fd);
+  // A supervisor killed outright (SIGKILL) takes its child along instead of leaving it running
+  // unobserved; the pid check closes the race with a supervisor that died before the prctl.
+  const char* parent_text = std::getenv(kSupervisorPidEnv);
+  if (parent_text && *parent_text) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != static_cast<pid_t>(std::atoll(parent_text))) _exit(1);
+  }
   // Processes the cases start (tests of test binaries) must not think they are children too.
   unsetenv(kProgressFdEnv);
+  unsetenv(kReplyFdEnv);
+  unsetenv(kSupervisorPidEnv);
   // Line-buffered: when the supervisor ends this process, what it printed is already out.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   sigset_t set;

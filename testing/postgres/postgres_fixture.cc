@@ -37,11 +37,11 @@ bool IsError(ExecStatusType status) {
 
 }  // namespace
 
-PostgresFixture::~PostgresFixture() {
+PostgresDb::~PostgresDb() {
   if (conn_) PQfinish(conn_);
 }
 
-std::string PostgresFixture::dsn() const {
+std::string PostgresDb::dsn() const {
   const std::string search_path = "-csearch_path=" + schema_;
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(server_conninfo_.c_str(), &error);
@@ -68,12 +68,12 @@ std::string PostgresFixture::dsn() const {
   return out;
 }
 
-void PostgresFixture::SetUp() {
+void PostgresDb::SetUp() {
   absl::StatusOr<PostgresServerInfo> server = SharedPostgresServer();
   if (!server.ok()) FAIL() << server.status().message();
   server_conninfo_ = server->conninfo;
   server_description_ = server->description;
-  schema_ = UniqueName("t");
+  schema_ = NewTestSchemaName();
 
   // The session's search_path names the schema before it exists; PostgreSQL re-resolves it
   // once CREATE SCHEMA commits, so conn() and dsn() connections behave alike.
@@ -87,7 +87,7 @@ void PostgresFixture::SetUp() {
   schema_created_ = true;
 }
 
-void PostgresFixture::TearDown() {
+void PostgresDb::TearDown() {
   if (conn_) {
     PQfinish(conn_);
     conn_ = nullptr;
@@ -114,7 +114,7 @@ void PostgresFixture::TearDown() {
   PQfinish(admin);
 }
 
-PgResult PostgresFixture::Exec(std::string_view sql, std::source_location where) {
+PgResult PostgresDb::Exec(std::string_view sql, std::source_location where) {
   if (!conn_) {
     throw PostgresError(Location(where) + ": Exec without a connection (SetUp failed?)", "");
   }
@@ -133,7 +133,7 @@ PgResult PostgresFixture::Exec(std::string_view sql, std::source_location where)
   return result;
 }
 
-std::string PostgresFixture::QueryScalar(std::string_view sql, std::source_location where) {
+std::string PostgresDb::QueryScalar(std::string_view sql, std::source_location where) {
   PgResult result = Exec(sql, where);
   const bool tuples = PQresultStatus(result.get()) == PGRES_TUPLES_OK;
   const int rows = tuples ? PQntuples(result.get()) : 0;

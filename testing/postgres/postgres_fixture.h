@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "testing/fixture.h"
 #include "testing/postgres/postgres_server.h"
 
 namespace mptest {
@@ -35,7 +36,9 @@ class PostgresError : public std::runtime_error {
   std::string sqlstate_;
 };
 
-// A fixture that gives every test case its own, empty PostgreSQL schema:
+// A kit component (see testing/fixture.h) that gives every test case its own, empty
+// PostgreSQL schema. mptest::PostgresFixture is the fixture made of it alone; combine it with
+// others through mptest::Fixture<PostgresDb, AsyncEnv>, or hold it as a member.
 //
 //   class BarsTableTest : public mptest::PostgresFixture {};
 //
@@ -46,18 +49,25 @@ class PostgresError : public std::runtime_error {
 //     PostgresStore store(dsn());  // other connections see the same schema
 //   }
 //
-// SetUp creates the schema mptest::UniqueName("t") on the process's shared server (see
-// SharedPostgresServer: MP_TEST_PG_DSN, or a private PostgreSQL 15 started on first use) and
-// connects with search_path set to it, so unqualified names land there. TearDown closes conn()
-// and drops the schema with CASCADE. When no server can be had (e.g. PostgreSQL is not
-// installed), SetUp fails the case with the reason; it never skips.
+// SetUp creates the schema NewTestSchemaName() (mptest_<unix time>_<random>) on the binary's
+// shared server (see SharedPostgresServer: MP_TEST_PG_DSN, or a private PostgreSQL 15 the
+// supervisor starts on first use) and connects with search_path set to it, so unqualified names
+// land there. TearDown closes conn() and drops the schema with CASCADE. When no server can be
+// had (e.g. PostgreSQL is not installed), SetUp fails the case with the reason; it never skips.
 //
-// Fixtures that override SetUp call `ASSERT_NO_FATAL_FAILURE(PostgresFixture::SetUp());` first;
-// ones that override TearDown call PostgresFixture::TearDown() last. Connections a case opens
-// through dsn() should be closed (or idle, outside a transaction) before TearDown.
-class PostgresFixture : public ::testing::Test {
+// Connections a case opens through dsn() should be closed (or idle, outside a transaction)
+// before TearDown.
+class PostgresDb {
  public:
-  ~PostgresFixture() override;
+  PostgresDb() = default;
+  ~PostgresDb();
+  PostgresDb(const PostgresDb&) = delete;
+  PostgresDb& operator=(const PostgresDb&) = delete;
+
+  // Creates the schema and connects; fails the running case (fatally) when it cannot.
+  void SetUp();
+  // Closes conn() and drops the schema. Idempotent; a no-op when SetUp never created it.
+  void TearDown();
 
   // The case's connection; search_path is schema(). Null only when SetUp failed.
   PGconn* conn() const { return conn_; }
@@ -78,10 +88,6 @@ class PostgresFixture : public ::testing::Test {
   std::string QueryScalar(std::string_view sql,
                           std::source_location where = std::source_location::current());
 
- protected:
-  void SetUp() override;
-  void TearDown() override;
-
  private:
   std::string server_conninfo_;
   std::string server_description_;
@@ -89,6 +95,11 @@ class PostgresFixture : public ::testing::Test {
   bool schema_created_ = false;
   PGconn* conn_ = nullptr;
 };
+
+// The fixture for PostgreSQL tests: Fixture<PostgresDb>. Fixtures that override SetUp call
+// `ASSERT_NO_FATAL_FAILURE(PostgresFixture::SetUp());` first; ones that override TearDown call
+// PostgresFixture::TearDown() last.
+class PostgresFixture : public Fixture<PostgresDb> {};
 
 }  // namespace mptest
 

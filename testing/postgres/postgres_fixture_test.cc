@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <set>
 #include <string>
 #include <vector>
@@ -120,6 +122,40 @@ TEST_F(PostgresFixtureTest, ExecFailureNamesTheServerError) {
   } catch (const PostgresError& e) {
     EXPECT_THAT(e.what(), HasSubstr("got 3 rows x 1 columns"));
   }
+}
+
+TEST_F(PostgresFixtureTest, SchemaNameCarriesPrefixAndCreationTime) {
+  const std::string name = schema();
+  ASSERT_EQ(name.rfind(kTestSchemaPrefix, 0), 0u) << name;
+  const size_t begin = std::string(kTestSchemaPrefix).size();
+  const long long created = std::stoll(name.substr(begin, name.find('_', begin) - begin));
+  EXPECT_LE(std::llabs(created - static_cast<long long>(::time(nullptr))), 600) << name;
+}
+
+TEST_F(PostgresFixtureTest, LeftoverSchemasAreDroppedByAge) {
+  const long long now = ::time(nullptr);
+  const std::string old_name = std::string(kTestSchemaPrefix) + std::to_string(now - 7200) + "_" +
+                               UniqueName("old").substr(4);
+  const std::string young_name = std::string(kTestSchemaPrefix) + std::to_string(now - 60) + "_" +
+                                 UniqueName("young").substr(6);
+  const std::string other_name = UniqueName("not_a_test_schema");
+  for (const std::string& name : {old_name, young_name, other_name}) {
+    Exec("CREATE SCHEMA " + name);
+    Exec("CREATE TABLE " + name + ".t (id int)");
+  }
+  const absl::StatusOr<int> dropped =
+      DropStaleTestSchemas(SharedPostgresServer()->conninfo, kStaleSchemaAge);
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_GE(*dropped, 1);
+  auto exists = [&](const std::string& name) {
+    return QueryScalar("SELECT count(*) FROM pg_namespace WHERE nspname = '" + name + "'") == "1";
+  };
+  EXPECT_FALSE(exists(old_name));
+  EXPECT_TRUE(exists(young_name));
+  EXPECT_TRUE(exists(other_name));
+  EXPECT_TRUE(exists(schema()));
+  Exec("DROP SCHEMA " + young_name + " CASCADE");
+  Exec("DROP SCHEMA " + other_name + " CASCADE");
 }
 
 TEST_F(PostgresFixtureTest, MissingBinariesNameThePackageToInstall) {

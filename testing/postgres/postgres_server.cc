@@ -22,9 +22,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "absl/strings/numbers.h"
+#include "testing/environment.h"
+#include "testing/supervisor_service.h"
 
 namespace mptest {
 namespace {
@@ -274,6 +279,8 @@ void PrivateServer::StartWatcher() {
 trap '' HUP INT QUIT TERM
 if read -r line; then exit 0; fi
 pid=$1; shift
+# The postmaster leads its own process group: its backends go with it.
+kill -QUIT -"$pid" 2>/dev/null
 kill -QUIT "$pid" 2>/dev/null
 i=0
 while kill -0 "$pid" 2>/dev/null && [ $i -lt 1000 ]; do
@@ -281,6 +288,7 @@ while kill -0 "$pid" 2>/dev/null && [ $i -lt 1000 ]; do
   case "$(cat /proc/$pid/stat 2>/dev/null)" in *") Z "*) break ;; esac
   sleep 0.01; i=$((i+1))
 done
+kill -KILL -"$pid" 2>/dev/null
 kill -KILL "$pid" 2>/dev/null
 rm -rf "$@"
 )sh";
@@ -412,11 +420,67 @@ absl::StatusOr<PostgresServerInfo> StartSharedServer() {
     PostgresServerInfo info;
     info.conninfo = dsn;
     info.description = "MP_TEST_PG_DSN";
-    std::fprintf(stderr, "[postgres] using the server named by MP_TEST_PG_DSN\n");
+    // Schemas of runs that were killed before their TearDown; younger ones may be in use by a
+    // run going on right now.
+    absl::StatusOr<int> dropped = DropStaleTestSchemas(dsn, kStaleSchemaAge);
+    std::fprintf(
+        stderr, "[postgres] using the server named by MP_TEST_PG_DSN (%s)\n",
+        dropped.ok()
+            ? (std::to_string(*dropped) + " leftover test schema(s) older than 1 h dropped").c_str()
+            : std::string(dropped.status().message()).c_str());
     return info;
   }
   // Leaked on purpose: the atexit handler may run after static destructors.
   return (new PrivateServer)->Start();
+}
+
+// The server of this process: started here (the supervisor, or a process without one).
+absl::StatusOr<PostgresServerInfo> LocalSharedServer() {
+  static const absl::StatusOr<PostgresServerInfo>* const server =
+      new absl::StatusOr<PostgresServerInfo>(StartSharedServer());
+  return *server;
+}
+
+// The supervisor's side of the "postgres" service: one server per test binary, started when
+// the first case asks, outside every case budget. Reply: ok, conninfo, description, is_private,
+// startup ms; or error, status code, message.
+std::vector<std::string> ServePostgres() {
+  const absl::StatusOr<PostgresServerInfo> server = LocalSharedServer();
+  if (!server.ok()) {
+    return {"error", std::to_string(static_cast<int>(server.status().code())),
+            std::string(server.status().message())};
+  }
+  return {"ok", server->conninfo, server->description, server->is_private ? "1" : "0",
+          std::to_string(server->startup_time.count())};
+}
+
+const bool registered = kit_internal::RegisterSupervisorService(kPostgresService, ServePostgres);
+
+absl::StatusOr<PostgresServerInfo> DecodeReply(const std::vector<std::string>& reply) {
+  int64_t number = 0;
+  if (reply.size() == 5 && reply[0] == "ok" && absl::SimpleAtoi(reply[4], &number)) {
+    PostgresServerInfo info;
+    info.conninfo = reply[1];
+    info.description = reply[2];
+    info.is_private = reply[3] == "1";
+    info.startup_time = std::chrono::milliseconds(number);
+    return info;
+  }
+  if (reply.size() == 3 && reply[0] == "error" && absl::SimpleAtoi(reply[1], &number)) {
+    return absl::Status(static_cast<absl::StatusCode>(number), reply[2]);
+  }
+  if (reply.size() == 2 && reply[0] == "error") return absl::UnavailableError(reply[1]);
+  return absl::InternalError("malformed reply from the test supervisor to the postgres request");
+}
+
+// In a supervised child: the supervisor's server; elsewhere (MP_TEST_NO_SUPERVISOR, benches)
+// this process's own.
+absl::StatusOr<PostgresServerInfo> FindSharedServer() {
+  (void)registered;
+  std::optional<std::vector<std::string>> reply =
+      kit_internal::RequestSupervisorService(kPostgresService);
+  if (!reply) return LocalSharedServer();
+  return DecodeReply(*reply);
 }
 
 }  // namespace
@@ -437,8 +501,57 @@ absl::Status CheckPostgresBinaries(const std::string& bin_dir) {
 
 absl::StatusOr<PostgresServerInfo> SharedPostgresServer() {
   static const absl::StatusOr<PostgresServerInfo>* const server =
-      new absl::StatusOr<PostgresServerInfo>(StartSharedServer());
+      new absl::StatusOr<PostgresServerInfo>(FindSharedServer());
   return *server;
+}
+
+std::string NewTestSchemaName() {
+  return UniqueName(std::string(kTestSchemaPrefix) + std::to_string(time(nullptr)));
+}
+
+absl::StatusOr<int> DropStaleTestSchemas(const std::string& conninfo,
+                                         std::chrono::seconds max_age) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  auto fail = [&](const std::string& what) {
+    std::string message = PQerrorMessage(conn);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    PQfinish(conn);
+    return absl::UnavailableError("leftover test schemas not dropped: " + what + ": " + message);
+  };
+  if (PQstatus(conn) != CONNECTION_OK) return fail("cannot connect");
+  const std::string pattern = std::string("^") + kTestSchemaPrefix + "[0-9]+_";
+  const char* params[] = {pattern.c_str()};
+  PGresult* found = PQexecParams(conn, "SELECT nspname FROM pg_namespace WHERE nspname ~ $1", 1,
+                                 nullptr, params, nullptr, nullptr, 0);
+  if (PQresultStatus(found) != PGRES_TUPLES_OK) {
+    PQclear(found);
+    return fail("cannot list schemas");
+  }
+  std::vector<std::string> stale;
+  const int64_t now = time(nullptr);
+  for (int i = 0; i < PQntuples(found); ++i) {
+    const std::string name = PQgetvalue(found, i, 0);
+    const size_t begin = std::strlen(kTestSchemaPrefix);
+    int64_t created = 0;
+    if (absl::SimpleAtoi(name.substr(begin, name.find('_', begin) - begin), &created) &&
+        now - created > max_age.count()) {
+      stale.push_back(name);
+    }
+  }
+  PQclear(found);
+  int dropped = 0;
+  for (const std::string& name : stale) {
+    // The name matched [a-z0-9_]: no quoting needed. Another run may drop it at the same time.
+    PGresult* r = PQexec(
+        conn,
+        ("SET client_min_messages = warning; DROP SCHEMA IF EXISTS " + name + " CASCADE").c_str());
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) ++dropped;
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return dropped;
 }
 
 }  // namespace mptest
