@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -543,6 +544,33 @@ TEST_F(HeldAlpacaJobTest, JobsCancelBeforeTheFirstPageStopsTheIngestToo) {
   EXPECT_EQ(stopped.exit_code, 3) << stopped.out;
   EXPECT_THAT(stopped.out, HasSubstr("job c0: CANCELLED"));
   EXPECT_THAT(stopped.out, HasSubstr("symbols   0/2 done"));
+}
+
+TEST_F(CliTest, ValidateExits1NamingTheIssuesThatSeparateJobsLeftAndWritesTheReport) {
+  // Two jobs over adjacent minutes, each valid alone; together the close jumps 100 -> 300.
+  auto ingest = [&](const std::string& start, const std::string& end, double close) {
+    mptest::FakeAlpacaServer server;
+    server.AddPage({{"AAPL", {Minute(start, close)}}});
+    Invocation inv =
+        In({"ingest", "--provider", "alpaca", "--symbols", "AAPL", "--start", start, "--end", end});
+    inv.set_env = {
+        {"ALPACA_KEY", "key"}, {"ALPACA_SECRET", "secret"}, {"ALPACA_BASE_URL", server.base_url()}};
+    const Outcome o = clitest::Run(inv);
+    EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  };
+  ingest("2024-01-02T14:30:00Z", "2024-01-02T14:31:00Z", 100);
+  ingest("2024-01-02T14:31:00Z", "2024-01-02T14:32:00Z", 300);
+
+  const Outcome o = Run({"validate", "--symbols", "AAPL", "--start", "2024-01-02", "--end",
+                         "2024-01-03", "--report", "issues.csv"});
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_THAT(o.out, HasSubstr("validated 2 bars of 1 symbols"));
+  EXPECT_THAT(o.out, HasSubstr(": 1 issues\n  extreme_move: 1\nsymbols with issues: AAPL (1)\n"));
+  std::ifstream report(dir_ + "/issues.csv");
+  const std::string text((std::istreambuf_iterator<char>(report)),
+                         std::istreambuf_iterator<char>());
+  // 14:31Z on 2024-01-02.
+  EXPECT_THAT(text, HasSubstr("AAPL,1704205860000000000,extreme_move"));
 }
 
 TEST_F(CliTest, MetricsServesTheStoresFiguresUntilSigterm) {

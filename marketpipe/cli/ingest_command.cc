@@ -286,12 +286,17 @@ int RunIngest(const IngestFlags& flags) {
       std::make_unique<ingestion::Coordinator>(**provider, *store.store, time, plan->options);
   ingestion::Coordinator& coordinator = *coordinator_ptr;
 
+  // Set when Run completes. The handlers below check it before re-arming: cancel() cannot recall
+  // a wait that already completed and sits queued, and a re-armed wait would keep io.run()
+  // going forever.
+  std::optional<absl::StatusOr<ingestion::IngestResult>> outcome;
+
   // Ctrl-C / SIGTERM: stop after the page transactions in flight; a second one ends at once.
   bool interrupted = false;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signal) {
-        if (ec) return;
+        if (ec || outcome) return;
         if (interrupted) std::_Exit(kExitInterrupted);
         interrupted = true;
         reporter.Log(absl::StrCat("marketpipe: ", signal == SIGINT ? "SIGINT" : "SIGTERM",
@@ -332,7 +337,7 @@ int RunIngest(const IngestFlags& flags) {
   int ticks = 0;
   std::function<void(const boost::system::error_code&)> on_tick =
       [&](const boost::system::error_code& ec) {
-        if (ec) return;
+        if (ec || outcome) return;
         reporter.Tick((time.Now() - run_start).count());
         if (++ticks % kCancelPollTicks == 0) check_cancel_request();
         ticker.expires_after(kTick);
@@ -341,7 +346,6 @@ int RunIngest(const IngestFlags& flags) {
   ticker.expires_after(kTick);
   ticker.async_wait(on_tick);
 
-  std::optional<absl::StatusOr<ingestion::IngestResult>> outcome;
   boost::asio::co_spawn(io, coordinator.Run(),
                         [&](std::exception_ptr e, absl::StatusOr<ingestion::IngestResult> r) {
                           if (e) {
