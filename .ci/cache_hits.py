@@ -13,9 +13,10 @@ a cache and are left out. With --disk_cache also set, Bazel counts its hits as r
 Exit status 1 when the file has neither figure.
 """
 
-import json
 import re
 import sys
+
+from bep import events
 
 PROCESSES = re.compile(r"(\d+) processes?: ([^\n]*)")
 
@@ -30,30 +31,25 @@ def main(argv):
         return 2
     processes = None  # (total, {kind: count}) from the last "processes:" line
     tests_hit = tests_total = 0
-    with open(argv[1], encoding="utf-8") as bep:
-        for line in bep:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # a truncated last line (interrupted run)
-            ident = event.get("id", {})
-            if "progress" in ident:
-                for text in (event.get("progress", {}).get("stderr", ""),
-                             event.get("progress", {}).get("stdout", "")):
-                    for match in PROCESSES.finditer(text):
-                        kinds = {}
-                        for part in match.group(2).rstrip(".").split(","):
-                            count, _, kind = part.strip().partition(" ")
-                            if count.isdigit():
-                                kinds[kind.strip()] = int(count)
-                        processes = (int(match.group(1)), kinds)
-            elif "testResult" in ident:
-                result = event.get("testResult", {})
-                if result.get("cachedLocally"):
-                    continue
-                tests_total += 1
-                if result.get("executionInfo", {}).get("cachedRemotely"):
-                    tests_hit += 1
+    for event in events(argv[1]):
+        ident = event.get("id", {})
+        if "progress" in ident:
+            for text in (event.get("progress", {}).get("stderr", ""),
+                         event.get("progress", {}).get("stdout", "")):
+                for match in PROCESSES.finditer(text):
+                    kinds = {}
+                    for part in match.group(2).rstrip(".").split(","):
+                        count, _, kind = part.strip().partition(" ")
+                        if count.isdigit():
+                            kinds[kind.strip()] = int(count)
+                    processes = (int(match.group(1)), kinds)
+        elif "testResult" in ident:
+            result = event.get("testResult", {})
+            if result.get("cachedLocally"):
+                continue
+            tests_total += 1
+            if result.get("executionInfo", {}).get("cachedRemotely"):
+                tests_hit += 1
     if processes is None and tests_total == 0:
         print("remote cache: no action or test figures in %s" % argv[1])
         return 1

@@ -22,11 +22,11 @@ counted at all.
 Prints the failing cases, then a last line "RESULT <passed> <failed>".
 """
 
-import json
 import sys
 import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
+
+from bep import events
 
 OK_STATUSES = {"PASSED", "FLAKY"}
 
@@ -69,37 +69,32 @@ def main(argv):
     summaries = {}  # label -> overall status
     test_targets = set()  # every test target the patterns matched (run or not)
     broken = set()  # targets that failed to build (or were aborted)
-    with open(argv[1], encoding="utf-8") as bep:
-        for line in bep:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # a truncated last line (interrupted run)
-            ident = event.get("id", {})
-            if "testResult" in ident:
-                tid = ident["testResult"]
-                key = (tid["label"], tid.get("run", 1), tid.get("shard", 1))
-                attempt = tid.get("attempt", 1)
-                payload = event.get("testResult", {})
-                xml = next((o.get("uri") for o in payload.get("testActionOutput", [])
-                            if o.get("name") == "test.xml"), None)
-                this = (attempt, payload.get("status", "NO_STATUS"), xml)
-                if key not in results or attempt >= results[key][0]:
-                    if key in results:
-                        earlier.setdefault(key, []).append(results[key])
-                    results[key] = this
-                else:
-                    earlier.setdefault(key, []).append(this)
-            elif "testSummary" in ident:
-                label = ident["testSummary"]["label"]
-                summaries[label] = event.get("testSummary", {}).get("overallStatus", "NO_STATUS")
-            elif "targetConfigured" in ident and "testSize" in event.get("configured", {}):
-                test_targets.add(ident["targetConfigured"]["label"])
-                if "flaky" in event["configured"].get("tag", []):
-                    flaky_marked.add(ident["targetConfigured"]["label"])
-            elif "targetCompleted" in ident:
-                if not event.get("completed", {}).get("success", False):
-                    broken.add(ident["targetCompleted"]["label"])
+    for event in events(argv[1]):
+        ident = event.get("id", {})
+        if "testResult" in ident:
+            tid = ident["testResult"]
+            key = (tid["label"], tid.get("run", 1), tid.get("shard", 1))
+            attempt = tid.get("attempt", 1)
+            payload = event.get("testResult", {})
+            xml = next((o.get("uri") for o in payload.get("testActionOutput", [])
+                        if o.get("name") == "test.xml"), None)
+            this = (attempt, payload.get("status", "NO_STATUS"), xml)
+            if key not in results or attempt >= results[key][0]:
+                if key in results:
+                    earlier.setdefault(key, []).append(results[key])
+                results[key] = this
+            else:
+                earlier.setdefault(key, []).append(this)
+        elif "testSummary" in ident:
+            label = ident["testSummary"]["label"]
+            summaries[label] = event.get("testSummary", {}).get("overallStatus", "NO_STATUS")
+        elif "targetConfigured" in ident and "testSize" in event.get("configured", {}):
+            test_targets.add(ident["targetConfigured"]["label"])
+            if "flaky" in event["configured"].get("tag", []):
+                flaky_marked.add(ident["targetConfigured"]["label"])
+        elif "targetCompleted" in ident:
+            if not event.get("completed", {}).get("success", False):
+                broken.add(ident["targetCompleted"]["label"])
 
     passed = failed = skipped = 0
     failures = []
