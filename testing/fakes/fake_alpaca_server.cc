@@ -1,46 +1,27 @@
 #include "testing/fakes/fake_alpaca_server.h"
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/status.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <cstdio>
 #include <deque>
-#include <exception>
 #include <mutex>
-#include <set>
-#include <sstream>
 #include <stdexcept>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "marketpipe/net/server/http_server.h"
 
 namespace mptest {
 namespace {
 
-namespace asio = boost::asio;
 namespace http = boost::beast::http;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
+using marketpipe::net::ServerConnection;
+using marketpipe::net::ServerRequest;
+using marketpipe::net::ServerResponse;
 
 constexpr std::string_view kBarsPath = "/v2/stocks/bars";
 
@@ -121,10 +102,31 @@ struct Reply {
   Reply(int s, std::string b, std::optional<int> retry_after = std::nullopt)
       : status(s), body(std::move(b)), retry_after_seconds(retry_after) {}
 
+  ServerResponse ToResponse() && {
+    ServerResponse r;
+    r.status = status;
+    r.content_type = "application/json";
+    if (retry_after_seconds) r.headers.Set("Retry-After", std::to_string(*retry_after_seconds));
+    r.body = std::move(body);
+    return r;
+  }
+
   int status = 200;
   std::string body;
   std::optional<int> retry_after_seconds;
 };
+
+// Writes `bytes` in steps of fault.drip_bytes, fault.drip_interval apart. False when the client
+// went away or the server is stopping.
+boost::asio::awaitable<bool> Drip(ServerConnection& conn, const std::string& bytes,
+                                  size_t step_bytes, std::chrono::milliseconds interval) {
+  for (size_t at = 0; at < bytes.size(); at += step_bytes) {
+    const size_t n = std::min(step_bytes, bytes.size() - at);
+    if (!co_await conn.Write(std::string_view(bytes).substr(at, n))) co_return false;
+    if (!co_await conn.Sleep(interval)) co_return false;
+  }
+  co_return true;
+}
 
 }  // namespace
 
@@ -210,59 +212,52 @@ std::optional<std::string> FakeAlpacaServer::RecordedRequest::Query(std::string_
 
 // --- Impl ----------------------------------------------------------------------------------------
 
+// The HTTP side is marketpipe::net::HttpServer, the production server: this adds the bars API,
+// the scripted pages and the faults (through ServerResponse::custom_write).
 struct FakeAlpacaServer::Impl {
-  // One accepted connection. Owned by its session coroutine; listed in `connections` (io thread
-  // only) so Stop() can close it.
-  struct Connection {
-    Connection(tcp::socket s, size_t id_in)
-        : socket(std::move(s)), timer(socket.get_executor()), id(id_in) {}
-    tcp::socket socket;
-    asio::steady_timer timer;
-    size_t id;
-  };
-
   struct Page {
     std::string content;  // the "bars" value, or the whole body when raw
     bool raw = false;
   };
 
-  explicit Impl(Options o) : options(std::move(o)) {}
+  explicit Impl(Options o) : options(std::move(o)), server(ServerOptions(options)) {}
 
-  asio::awaitable<void> Accept();
-  asio::awaitable<void> Serve(std::shared_ptr<Connection> conn);
-  template <class Stream>
-  asio::awaitable<void> ServeRequests(std::shared_ptr<Connection> conn, Stream& stream);
-  // Writes `bytes` in steps of fault.drip_bytes, fault.drip_interval apart. False when the
-  // client went away or the server is stopping.
-  template <class Stream>
-  asio::awaitable<bool> Drip(Connection& conn, Stream& stream, const std::string& bytes,
-                             const Fault& fault);
+  static marketpipe::net::HttpServer::Options ServerOptions(const Options& options);
+  boost::asio::awaitable<ServerResponse> Handle(ServerRequest request);
   // Records the request and picks what to do with it (under mu).
-  std::pair<RecordedRequest, std::optional<Fault>> Record(
-      const http::request<http::string_body>& req, size_t connection);
+  std::pair<RecordedRequest, std::optional<Fault>> Record(ServerRequest request);
   Reply Route(const RecordedRequest& r) const;
   std::string PageBody(size_t page) const;  // needs mu
 
   const Options options;
-  std::unique_ptr<ssl::context> tls_context;  // with Options::tls
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  uint16_t port = 0;
-  std::thread thread;
-  bool stopped = false;  // owner thread only
-
-  // io thread only.
-  bool stopping = false;
-  std::set<std::shared_ptr<Connection>> connections;
 
   mutable std::mutex mu;
   std::vector<Page> pages;
   std::map<size_t, Fault> faults_by_index;
   std::deque<Fault> next_faults;
   std::vector<RecordedRequest> recorded;
-  size_t connection_count = 0;
   bool endless_tokens = false;
+
+  // Last: it stops (and joins its thread) before the state its handler uses goes away.
+  marketpipe::net::HttpServer server;
 };
+
+marketpipe::net::HttpServer::Options FakeAlpacaServer::Impl::ServerOptions(const Options& options) {
+  marketpipe::net::HttpServer::Options o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.server_name = "marketpipe-fake-alpaca";
+  // A fake holds no client to a deadline: tests decide how long a connection idles or a fault
+  // lasts (the client under test owns its timeouts).
+  o.header_timeout = std::chrono::hours(24);
+  o.body_timeout = std::chrono::hours(24);
+  o.write_timeout = std::chrono::hours(24);
+  if (options.tls) {
+    o.tls = marketpipe::net::HttpServer::Options::Tls{options.tls->certificate_pem,
+                                                      options.tls->private_key_pem};
+  }
+  return o;
+}
 
 // The page a PageToken() names, if it is one.
 std::optional<size_t> PageOfToken(std::string_view token) {
@@ -284,46 +279,20 @@ std::optional<size_t> PageOfToken(std::string_view token) {
   return page;
 }
 
-asio::awaitable<void> FakeAlpacaServer::Impl::Accept() {
-  for (;;) {
-    boost::system::error_code ec;
-    tcp::socket socket =
-        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (ec == asio::error::operation_aborted || stopping) co_return;
-      continue;  // e.g. the peer went away before accept; keep listening
-    }
-    size_t id;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      id = connection_count++;
-    }
-    auto conn = std::make_shared<Connection>(std::move(socket), id);
-    asio::co_spawn(io, Serve(conn), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        std::fprintf(stderr, "FakeAlpacaServer: connection failed: %s\n", ex.what());
-      }
-    });
-  }
-}
-
 std::pair<FakeAlpacaServer::RecordedRequest, std::optional<FakeAlpacaServer::Fault>>
-FakeAlpacaServer::Impl::Record(const http::request<http::string_body>& req, size_t connection) {
+FakeAlpacaServer::Impl::Record(ServerRequest request) {
   RecordedRequest r;
-  r.connection = connection;
-  r.method = ToStd(req.method_string());
-  r.target = ToStd(req.target());
+  r.connection = request.connection;
+  r.method = std::move(request.method);
+  r.target = std::move(request.target);
   r.path = std::string(TargetPath(r.target));
   if (auto query = ParseQueryChecked(r.target)) {
     r.query = std::move(*query);
   } else {
     r.target_valid = false;
   }
-  for (const auto& field : req) r.headers.Add(ToStd(field.name_string()), ToStd(field.value()));
-  r.body = req.body();
+  r.headers = std::move(request.headers);
+  r.body = std::move(request.body);
   r.received_at = std::chrono::steady_clock::now();
 
   std::optional<Fault> fault;
@@ -392,141 +361,75 @@ Reply FakeAlpacaServer::Impl::Route(const RecordedRequest& r) const {
   return {200, PageBody(page)};
 }
 
-asio::awaitable<void> FakeAlpacaServer::Impl::Serve(std::shared_ptr<Connection> conn) {
-  if (stopping) co_return;
-  connections.insert(conn);
-  struct Unlist {
-    Impl* impl;
-    std::shared_ptr<Connection> conn;
-    ~Unlist() { impl->connections.erase(conn); }
-  } unlist{this, conn};
-
-  if (!tls_context) {
-    co_await ServeRequests(conn, conn->socket);
-    co_return;
+boost::asio::awaitable<ServerResponse> FakeAlpacaServer::Impl::Handle(ServerRequest request) {
+  auto [recorded_request, recorded_fault] = Record(std::move(request));
+  const Fault fault = recorded_fault.value_or(Fault());
+  Reply reply;
+  switch (fault.kind) {
+    case Fault::Kind::kMalformedJson:
+      reply = {200, std::string(kMalformedJson)};
+      break;
+    case Fault::Kind::kStatus:
+      reply = {fault.status, MessageBody(fault.message), fault.retry_after_seconds};
+      break;
+    case Fault::Kind::kReset:
+    case Fault::Kind::kRaw:
+      break;  // nothing of a normal response goes out
+    case Fault::Kind::kNone:
+    case Fault::Kind::kSlowDrip:
+    case Fault::Kind::kTruncatedBody:
+    case Fault::Kind::kHugeContentLength:
+      reply = Route(recorded_request);
+      break;
   }
-  // Over the connection's own socket, so Stop() closing it ends the TLS session too.
-  ssl::stream<tcp::socket&> stream(conn->socket, *tls_context);
-  boost::system::error_code ec;
-  co_await stream.async_handshake(ssl::stream_base::server,
-                                  asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return;  // e.g. the client rejected the certificate
-  co_await ServeRequests(conn, stream);
-}
-
-template <class Stream>
-asio::awaitable<bool> FakeAlpacaServer::Impl::Drip(Connection& conn, Stream& stream,
-                                                   const std::string& bytes, const Fault& fault) {
-  boost::system::error_code ec;
-  for (size_t at = 0; at < bytes.size(); at += fault.drip_bytes) {
-    const size_t n = std::min(fault.drip_bytes, bytes.size() - at);
-    co_await asio::async_write(stream, asio::buffer(bytes.data() + at, n),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || stopping) co_return false;
-    conn.timer.expires_after(fault.drip_interval);
-    co_await conn.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || stopping) co_return false;
+  ServerResponse response = std::move(reply).ToResponse();
+  if (fault.kind == Fault::Kind::kNone && fault.latency == std::chrono::milliseconds::zero()) {
+    co_return response;
   }
-  co_return true;
-}
-
-template <class Stream>
-asio::awaitable<void> FakeAlpacaServer::Impl::ServeRequests(std::shared_ptr<Connection> conn,
-                                                            Stream& stream) {
-  boost::beast::flat_buffer buffer;
-  for (;;) {
-    boost::system::error_code ec;
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(1 << 20);
-    co_await http::async_read(stream, buffer, parser,
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;  // end of stream, reset, garbage or Stop(): nothing more to serve
-    const http::request<http::string_body> req = parser.release();
-    auto [recorded_request, fault] = Record(req, conn->id);
-
-    if (fault && fault->latency > std::chrono::milliseconds::zero()) {
-      conn->timer.expires_after(fault->latency);
-      co_await conn->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || stopping) co_return;
+  // Everything else writes to the connection itself. The closure lives in the response while
+  // the server awaits it.
+  response.custom_write =
+      [fault, normal = response](ServerConnection& conn) -> boost::asio::awaitable<bool> {
+    if (fault.latency > std::chrono::milliseconds::zero() && !co_await conn.Sleep(fault.latency)) {
+      co_return false;
     }
-
-    Reply reply;
-    const Fault::Kind kind = fault ? fault->kind : Fault::Kind::kNone;
-    switch (kind) {
-      case Fault::Kind::kReset: {
-        // SO_LINGER 0 turns close() into a RST: the client sees "connection reset by peer".
-        conn->socket.set_option(tcp::socket::linger(true, 0), ec);
-        conn->socket.close(ec);
-        co_return;
-      }
+    switch (fault.kind) {
+      case Fault::Kind::kReset:
+        conn.Close(/*reset=*/true);  // the client sees "connection reset by peer"
+        co_return false;
       case Fault::Kind::kTruncatedBody: {
-        const Reply full = Route(recorded_request);
-        std::string raw = absl::StrCat(
-            "HTTP/1.1 ", full.status, " ",
-            ToStd(http::obsolete_reason(static_cast<http::status>(full.status))),
-            "\r\nContent-Type: application/json\r\n", "Content-Length: ", full.body.size(),
-            "\r\n\r\n", full.body.substr(0, full.body.size() / 2));
-        co_await asio::async_write(stream, asio::buffer(raw),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        conn->socket.shutdown(tcp::socket::shutdown_both, ec);
-        conn->socket.close(ec);
-        co_return;
+        // The full head (its Content-Length counts the whole body), then half the body.
+        const std::string wire = conn.Serialize(normal);
+        const size_t head = wire.size() - normal.body.size();
+        co_await conn.Write(std::string_view(wire).substr(0, head + normal.body.size() / 2));
+        conn.Close(/*reset=*/false);
+        co_return false;
       }
       case Fault::Kind::kHugeContentLength: {
-        const Reply full = Route(recorded_request);
-        std::string raw = absl::StrCat("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n",
-                                       "Content-Length: ", fault->content_length, "\r\n\r\n",
-                                       full.body.substr(0, full.body.size() / 2));
-        co_await asio::async_write(stream, asio::buffer(raw),
-                                   asio::redirect_error(asio::use_awaitable, ec));
+        const std::string wire = absl::StrCat(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ",
+            fault.content_length, "\r\n\r\n", normal.body.substr(0, normal.body.size() / 2));
         // Then silence: hold the connection until the client gives up on it.
-        char sink[512];
-        while (!ec && !stopping) {
-          co_await stream.async_read_some(asio::buffer(sink),
-                                          asio::redirect_error(asio::use_awaitable, ec));
-        }
-        co_return;
+        if (co_await conn.Write(wire)) co_await conn.DrainUntilClosed();
+        co_return false;
       }
       case Fault::Kind::kRaw:
-        co_await asio::async_write(stream, asio::buffer(fault->raw),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        conn->socket.shutdown(tcp::socket::shutdown_both, ec);
-        conn->socket.close(ec);
-        co_return;
-      case Fault::Kind::kMalformedJson:
-        reply = {200, std::string(kMalformedJson)};
-        break;
-      case Fault::Kind::kStatus:
-        reply = {fault->status, MessageBody(fault->message), fault->retry_after_seconds};
-        break;
+        co_await conn.Write(fault.raw);
+        conn.Close(/*reset=*/false);
+        co_return false;
+      case Fault::Kind::kSlowDrip: {
+        const std::string wire = conn.Serialize(normal);
+        if (!co_await Drip(conn, wire, fault.drip_bytes, fault.drip_interval)) co_return false;
+        co_return conn.keep_alive();
+      }
       case Fault::Kind::kNone:
-      case Fault::Kind::kSlowDrip:
-        reply = Route(recorded_request);
+      case Fault::Kind::kStatus:
+      case Fault::Kind::kMalformedJson:
         break;
     }
-
-    http::response<http::string_body> res(static_cast<http::status>(reply.status), req.version());
-    res.set(http::field::server, "marketpipe-fake-alpaca");
-    res.set(http::field::content_type, "application/json");
-    if (reply.retry_after_seconds) {
-      res.set(http::field::retry_after, std::to_string(*reply.retry_after_seconds));
-    }
-    res.keep_alive(req.keep_alive());
-    res.body() = std::move(reply.body);
-    res.prepare_payload();
-    if (kind == Fault::Kind::kSlowDrip) {
-      std::ostringstream wire;
-      wire << res;
-      if (!co_await Drip(*conn, stream, wire.str(), *fault)) co_return;
-    } else {
-      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
-    }
-    if (!res.keep_alive()) {
-      conn->socket.shutdown(tcp::socket::shutdown_send, ec);
-      co_return;
-    }
-  }
+    co_return co_await conn.Write(conn.Serialize(normal)) && conn.keep_alive();
+  };
+  co_return response;
 }
 
 // --- FakeAlpacaServer ----------------------------------------------------------------------------
@@ -535,57 +438,21 @@ FakeAlpacaServer::FakeAlpacaServer() : FakeAlpacaServer(Options()) {}
 
 FakeAlpacaServer::FakeAlpacaServer(Options options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
-  boost::system::error_code ec;
-  if (const auto& tls = impl_->options.tls) {
-    auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
-    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                         ssl::context::no_tlsv1_1);
-    context->use_certificate_chain(asio::buffer(tls->certificate_pem), ec);
-    if (!ec) context->use_private_key(asio::buffer(tls->private_key_pem), ssl::context::pem, ec);
-    if (ec) {
-      throw std::runtime_error(
-          absl::StrCat("FakeAlpacaServer: unusable TLS certificate or key: ", ec.message()));
-    }
-    impl_->tls_context = std::move(context);
+  Impl* impl = impl_.get();
+  impl->server.HandleUnrouted(
+      [impl](ServerRequest request) { return impl->Handle(std::move(request)); });
+  if (const absl::Status s = impl->server.Start(); !s.ok()) {
+    throw std::runtime_error(absl::StrCat("FakeAlpacaServer: ", s.message()));
   }
-  const tcp::endpoint endpoint(asio::ip::make_address_v4("127.0.0.1"), 0);
-  impl_->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl_->acceptor.bind(endpoint, ec);
-  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    throw std::runtime_error(
-        absl::StrCat("FakeAlpacaServer: cannot listen on 127.0.0.1:0: ", ec.message()));
-  }
-  impl_->port = impl_->acceptor.local_endpoint().port();
-  asio::co_spawn(impl_->io, impl_->Accept(), asio::detached);
-  impl_->thread = std::thread([impl = impl_.get()] { impl->io.run(); });
 }
 
 FakeAlpacaServer::~FakeAlpacaServer() { Stop(); }
 
-void FakeAlpacaServer::Stop() {
-  if (impl_->stopped) return;
-  impl_->stopped = true;
-  asio::post(impl_->io, [impl = impl_.get()] {
-    impl->stopping = true;
-    boost::system::error_code ec;
-    impl->acceptor.close(ec);
-    for (const auto& conn : impl->connections) {
-      conn->timer.cancel();
-      conn->socket.shutdown(tcp::socket::shutdown_both, ec);
-      conn->socket.close(ec);
-    }
-  });
-  // Every coroutine ends once its socket or timer is closed, so run() returns on its own.
-  impl_->thread.join();
-}
+void FakeAlpacaServer::Stop() { impl_->server.Stop(); }
 
-uint16_t FakeAlpacaServer::port() const { return impl_->port; }
+uint16_t FakeAlpacaServer::port() const { return impl_->server.port(); }
 
-std::string FakeAlpacaServer::base_url() const {
-  return absl::StrCat(impl_->tls_context ? "https" : "http", "://127.0.0.1:", impl_->port);
-}
+std::string FakeAlpacaServer::base_url() const { return impl_->server.base_url(); }
 
 void FakeAlpacaServer::SetEndlessPageTokens(bool endless) {
   std::lock_guard<std::mutex> lock(impl_->mu);
@@ -641,8 +508,7 @@ size_t FakeAlpacaServer::request_count() const {
 }
 
 size_t FakeAlpacaServer::connections_accepted() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->connection_count;
+  return impl_->server.connections_accepted();
 }
 
 }  // namespace mptest

@@ -18,7 +18,9 @@ namespace mptest {
 
 // A real HTTP/1.1 server on 127.0.0.1 that speaks Alpaca's v2 bars API, for integration tests of
 // the Alpaca provider and the HTTP client. It binds port 0 in the constructor (no free-port race)
-// and serves on its own io_context and thread, in real time, until Stop() or destruction.
+// and serves on its own thread, in real time, until Stop() or destruction. The HTTP side is the
+// production server, marketpipe::net::HttpServer (keep-alive, parsing, request size limits,
+// TLS); the faults write to the connection through its ServerResponse::custom_write hook.
 //
 //   mptest::FakeAlpacaServer server;
 //   server.AddPage({{"AAPL", {{.t = "2024-01-02T14:30:00Z", .o = 187.15, .h = 187.2,

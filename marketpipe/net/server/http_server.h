@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,8 @@ struct ServerRequest {
   size_t connection = 0;  // 0-based id of the TCP connection, in accept order
 };
 
+class ServerConnection;
+
 // What a handler answers. Content-Length, Date-less framing and keep-alive are the server's.
 struct ServerResponse {
   int status = 200;
@@ -34,6 +37,34 @@ struct ServerResponse {
   std::string body;
   // Close the connection after this response even if the client asked for keep-alive.
   bool close = false;
+  // For test servers that must misbehave on purpose (a fake of a broken upstream: slow drips,
+  // truncated or raw bytes, resets, late answers). When set, the server writes nothing itself
+  // and hands the connection to `custom_write`, which writes what it likes (the response above
+  // through ServerConnection::Serialize, or anything else) and returns whether the connection
+  // may carry another request. `status` is still what on_request reports.
+  std::function<boost::asio::awaitable<bool>(ServerConnection&)> custom_write;
+};
+
+// The connection a request arrived on, as `ServerResponse::custom_write` sees it. Every wait
+// here ends when the server stops (false / returns), so Stop() never waits for a handler.
+class ServerConnection {
+ public:
+  virtual ~ServerConnection() = default;
+  // The response as the server would write it for this request (status line, headers,
+  // Content-Length, keep-alive as below): bytes to send whole, in pieces or in part.
+  virtual std::string Serialize(const ServerResponse& response) const = 0;
+  // The client asked for keep-alive and the server is not stopping.
+  virtual bool keep_alive() const = 0;
+  // Writes `bytes` as they are, within Options::write_timeout. False if the write failed or
+  // the server is stopping.
+  virtual boost::asio::awaitable<bool> Write(std::string_view bytes) = 0;
+  // Waits `duration` (real time). False if the server stopped meanwhile.
+  virtual boost::asio::awaitable<bool> Sleep(std::chrono::nanoseconds duration) = 0;
+  // Reads and discards what the client sends until it closes the connection (no timeout) or
+  // the server stops.
+  virtual boost::asio::awaitable<void> DrainUntilClosed() = 0;
+  // Closes the connection: an orderly shutdown, or with `reset` a TCP RST (SO_LINGER 0).
+  virtual void Close(bool reset) = 0;
 };
 
 // Handlers run on the server's I/O thread: a synchronous one must not block for long.
@@ -67,6 +98,8 @@ struct RequestLog {
 // them is disconnected, as is one that does not take the response within `write_timeout`.
 //
 // Thread safety: register routes before Start(); Start/Stop/port from the owning thread.
+// Handlers run on the server's I/O thread and may co_await; Stop() closes every connection, so
+// a handler must not wait on anything but its ServerConnection (see custom_write).
 class HttpServer {
  public:
   struct Options {
@@ -80,6 +113,13 @@ class HttpServer {
     // Connections beyond this are closed as soon as they are accepted.
     size_t max_connections = 1024;
     std::string server_name = "marketpipe";
+    // Serve HTTPS (TLS 1.2+) with this certificate chain and private key, both PEM; base_url()
+    // is then https://. A connection whose handshake fails is closed without a response.
+    struct Tls {
+      std::string certificate_pem;
+      std::string private_key_pem;
+    };
+    std::optional<Tls> tls = std::nullopt;
     // Called on the I/O thread after each response (metrics, access logs). Must not block.
     std::function<void(const RequestLog&)> on_request;
   };
@@ -101,8 +141,8 @@ class HttpServer {
   void HandleUnrouted(AsyncHandler handler);
 
   // Binds host:port, listens and starts serving on a thread of its own. INVALID_ARGUMENT for
-  // a host that is not an IP address, UNAVAILABLE when the address cannot be bound,
-  // FAILED_PRECONDITION when already started.
+  // a host that is not an IP address or an unusable TLS certificate or key, UNAVAILABLE when
+  // the address cannot be bound, FAILED_PRECONDITION when already started.
   absl::Status Start();
 
   // Closes the listener and every connection, then joins the I/O thread. Idempotent.
@@ -110,8 +150,11 @@ class HttpServer {
 
   // The bound port (after a successful Start), e.g. the one the system chose for port 0.
   uint16_t port() const;
-  // "http://host:port"
+  // "http://host:port" ("https://..." with Options::tls)
   std::string base_url() const;
+  // TCP connections accepted so far (including those closed at once over max_connections).
+  // Any thread.
+  size_t connections_accepted() const;
 
  private:
   struct Impl;

@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <cerrno>
+#include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -38,7 +41,8 @@ ServerResponse Body(std::string body) {
 
 class HttpServerTest : public ::testing::Test {
  protected:
-  void StartServer(HttpServer::Options options = {}) {
+  void StartServer(HttpServer::Options options = {},
+                   const std::function<void(HttpServer&)>& more_routes = nullptr) {
     options.on_request = [this](const RequestLog& log) {
       std::lock_guard<std::mutex> lock(mu_);
       logs_.push_back(log);
@@ -52,6 +56,7 @@ class HttpServerTest : public ::testing::Test {
     });
     server_->Handle("/echo", {"POST", "PUT"},
                     [](const ServerRequest& request) { return Body(request.body); });
+    if (more_routes) more_routes(*server_);
     ASSERT_TRUE(server_->Start().ok());
   }
 
@@ -232,6 +237,110 @@ TEST_F(HttpServerTest, StopClosesOpenConnections) {
   EXPECT_THAT(idle.ReadResponse(), StartsWith("HTTP/1.1 200 OK\r\n"));
   server_->Stop();
   EXPECT_EQ(idle.ReadToEnd(), "");
+}
+
+// A handler whose response writes itself: the normal bytes in 7-byte steps, 1 ms apart.
+ServerResponse Dripped(std::string body) {
+  ServerResponse normal = Body(std::move(body));
+  ServerResponse response = normal;
+  response.custom_write = [normal](ServerConnection& conn) -> boost::asio::awaitable<bool> {
+    const std::string wire = conn.Serialize(normal);
+    for (size_t at = 0; at < wire.size(); at += 7) {
+      if (!co_await conn.Write(std::string_view(wire).substr(at, 7))) co_return false;
+      if (!co_await conn.Sleep(std::chrono::milliseconds(1))) co_return false;
+    }
+    co_return conn.keep_alive();
+  };
+  return response;
+}
+
+TEST_F(HttpServerTest, CustomWriteSendsItsOwnBytesThenTheConnectionServesTheNext) {
+  StartServer({}, [](HttpServer& server) {
+    server.Handle("/drip", {"GET"}, [](const ServerRequest&) { return Dripped("dripped\n"); });
+  });
+  Client client(server_->port());
+
+  ASSERT_TRUE(client.Send("GET /drip HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string dripped = client.ReadResponse();
+  ASSERT_TRUE(client.Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string next = client.ReadResponse();
+
+  EXPECT_THAT(dripped, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(dripped, HasSubstr("Content-Length: 8\r\n"));
+  EXPECT_THAT(dripped, HasSubstr("\r\n\r\ndripped\n"));
+  EXPECT_THAT(next, StartsWith("HTTP/1.1 200 OK\r\n"));
+  const std::vector<RequestLog> seen = logs();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].path, "/drip");
+  EXPECT_EQ(seen[0].status, 200);
+}
+
+TEST_F(HttpServerTest, CustomWriteCanResetTheConnection) {
+  StartServer({}, [](HttpServer& server) {
+    server.Handle("/reset", {"GET"}, [](const ServerRequest&) {
+      ServerResponse response;
+      response.custom_write = [](ServerConnection& conn) -> boost::asio::awaitable<bool> {
+        conn.Close(/*reset=*/true);
+        co_return false;
+      };
+      return response;
+    });
+  });
+  Client client(server_->port());
+  ASSERT_TRUE(client.Send("GET /reset HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string received = client.ReadToEnd();
+  const int error = errno;
+  EXPECT_EQ(received, "");
+  EXPECT_EQ(error, ECONNRESET) << "an RST, not an orderly close";
+}
+
+TEST_F(HttpServerTest, StopEndsACustomWriteThatIsSleepingOrDraining) {
+  std::atomic<int> waiting{0};
+  StartServer({}, [&waiting](HttpServer& server) {
+    server.Handle("/sleep", {"GET"}, [&waiting](const ServerRequest&) {
+      ServerResponse response;
+      response.custom_write = [&waiting](ServerConnection& conn) -> boost::asio::awaitable<bool> {
+        ++waiting;
+        co_return co_await conn.Sleep(std::chrono::hours(1));
+      };
+      return response;
+    });
+    server.Handle("/drain", {"GET"}, [&waiting](const ServerRequest&) {
+      ServerResponse response;
+      response.custom_write = [&waiting](ServerConnection& conn) -> boost::asio::awaitable<bool> {
+        ++waiting;
+        co_await conn.DrainUntilClosed();
+        co_return false;
+      };
+      return response;
+    });
+  });
+  Client sleeping(server_->port());
+  Client draining(server_->port());
+  ASSERT_TRUE(sleeping.Send("GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(draining.Send("GET /drain HTTP/1.1\r\nHost: x\r\n\r\n"));
+  while (waiting < 2) std::this_thread::yield();
+
+  server_->Stop();  // returns: neither wait holds the I/O thread
+
+  EXPECT_EQ(sleeping.ReadToEnd(), "");
+  EXPECT_EQ(draining.ReadToEnd(), "");
+}
+
+TEST_F(HttpServerTest, CountsAcceptedConnections) {
+  StartServer();
+  Get(server_->port(), "/metrics");
+  Get(server_->port(), "/metrics");
+  EXPECT_EQ(server_->connections_accepted(), 2u);
+}
+
+TEST(HttpServerStartTest, UnusableTlsCertificateIsInvalidArgument) {
+  HttpServer server(Opts([&](HttpServer::Options& o) {
+    o.tls = HttpServer::Options::Tls{"not a certificate", "not a key"};
+  }));
+  const absl::Status status = server.Start();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("TLS certificate"));
 }
 
 TEST(HttpServerStartTest, HostThatIsNotAnAddressIsInvalidArgument) {

@@ -538,17 +538,18 @@ awaitable<absl::Status> FetchPages(std::shared_ptr<Impl> impl, FetchRequest requ
                        "; body starts: ", Escaped(response->body, 120)));
     }
 
-    // Sorted by symbol as Alpaca promises; a stable sort keeps each symbol's bars as sent.
-    std::stable_sort(parsed->bars.begin(), parsed->bars.end(),
-                     [](const Bar& a, const Bar& b) { return a.symbol < b.symbol; });
-    FetchPage out;
-    out.feed = feed;
-    out.adjustment = request.adjustment;
-    out.index = index;
-    out.bars.reserve(parsed->bars.size());
-    size_t highest = done;                          // the last symbol this page holds bars of
+    // Sorted by symbol as Alpaca promises; a stable sort keeps each symbol's bars as sent. Only
+    // when needed: stable_sort allocates half a page of scratch memory even for sorted input.
+    std::vector<Bar>& bars = parsed->bars;
+    const auto by_symbol = [](const Bar& a, const Bar& b) { return a.symbol < b.symbol; };
+    if (!std::is_sorted(bars.begin(), bars.end(), by_symbol)) {
+      std::stable_sort(bars.begin(), bars.end(), by_symbol);
+    }
+    const size_t received = bars.size();
+    size_t kept = 0;        // the page's bars are filtered in place, then handed on as they are
+    size_t highest = done;  // the last symbol this page holds bars of
     std::vector<std::pair<size_t, int64_t>> moved;  // (symbol, latest ts) of this page
-    for (Bar& bar : parsed->bars) {
+    for (Bar& bar : bars) {
       const auto it = std::lower_bound(symbols.begin(), symbols.end(), bar.symbol);
       // A bar for a symbol not asked for means the response does not answer this request (a
       // mixed-up cache or proxy); dropping it would hide that, so the fetch fails.
@@ -576,11 +577,15 @@ awaitable<absl::Status> FetchPages(std::shared_ptr<Impl> impl, FetchRequest requ
       highest = i;
       // Alpaca's `end` is inclusive: a bar stamped exactly `end` (or anything outside the range
       // a server sends) is not ours to deliver.
-      if (request.range.Contains(bar.ts_ns)) out.bars.push_back(std::move(bar));
+      if (request.range.Contains(bar.ts_ns)) {
+        if (&bars[kept] != &bar) bars[kept] = std::move(bar);
+        ++kept;
+      }
     }
+    bars.resize(kept);
     for (const auto& [i, ts] : moved) last_ts[i] = ts;
     const bool last_page = !parsed->next_page_token.has_value();
-    if (!last_page && parsed->bars.empty()) {
+    if (!last_page && received == 0) {
       co_return impl->Fail(absl::StatusCode::kDataLoss,
                            absl::StrCat("alpaca: ", what,
                                         ": empty page with a next_page_token (pages must move "
@@ -592,6 +597,11 @@ awaitable<absl::Status> FetchPages(std::shared_ptr<Impl> impl, FetchRequest requ
           absl::StrCat("alpaca: ", what, ": server repeated next_page_token \"",
                        Escaped(*parsed->next_page_token, 64), "\" (pagination loop)"));
     }
+    FetchPage out;
+    out.feed = feed;
+    out.adjustment = request.adjustment;
+    out.index = index;
+    out.bars = std::move(bars);
     // The bars of every symbol before the page's last one have stopped.
     const size_t complete_to = last_page ? symbols.size() : highest;
     for (; done < complete_to; ++done) out.completed.push_back(symbols[done]);
