@@ -484,11 +484,12 @@ TEST_F(HeldAlpacaJobTest, MetricsPortServesLiveFiguresWhileTheIngestRuns) {
   EXPECT_EQ(MetricValue(scrape, "marketpipe_provider_request_duration_seconds_count{code=\"200\"}"),
             1)
       << scrape;
-  // One wait, the Retry-After's second; the bucket refilled meanwhile, so no refill wait.
+  // One wait, for the rest of the Retry-After's second (counted from the 429's arrival, so the
+  // wait itself may be a little shorter); the bucket refilled meanwhile, so no refill wait.
   EXPECT_EQ(MetricValue(scrape, "marketpipe_rate_limiter_waits_total{cause=\"retry_after\"}"), 1)
       << scrape;
-  EXPECT_GE(
-      MetricValue(scrape, "marketpipe_rate_limiter_wait_seconds_total{cause=\"retry_after\"}"), 1)
+  EXPECT_GT(
+      MetricValue(scrape, "marketpipe_rate_limiter_wait_seconds_total{cause=\"retry_after\"}"), 0)
       << scrape;
   EXPECT_EQ(MetricValue(scrape, "marketpipe_rate_limiter_waits_total{cause=\"refill\"}"), 0)
       << scrape;
