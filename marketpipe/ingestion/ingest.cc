@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <deque>
 #include <exception>
 #include <map>
 #include <optional>
@@ -92,6 +93,34 @@ std::string Describe(const JobRecord& job) {
                       job.range.ToString(), " [", absl::StrJoin(symbols, ","), "]");
 }
 
+// Whether a failed multi-symbol fetch may be one symbol's fault (a request refused for one bad
+// symbol, one symbol's malformed page, a page the store refuses for one symbol's provenance),
+// so that its symbols are worth fetching one by one. Not when the failure is the service's or
+// the account's, the same for every symbol: auth, throttling, retries exhausted, cancellation.
+bool MayBeOneSymbolsFault(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return false;
+    default:
+      return true;
+  }
+}
+
+std::string ExceptionMessage(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
 // Runs on the writer thread.
 asio::awaitable<absl::Status> WriteOn(storage::Store* store, const PageWrite* write) {
   co_return store->WritePage(*write);
@@ -112,7 +141,13 @@ class Coordinator::Impl {
   // Checks the rules, creates or loads the job, starts it, reads its checkpoints and plans the
   // batches. False with `status` set when the job is not to run.
   absl::Status Prepare();
+  // Run after a successful Prepare.
+  asio::awaitable<absl::StatusOr<IngestResult>> RunPrepared();
   void Plan();
+  // Where `state`'s fetch starts: after its last stored bar, or at the range's start.
+  int64_t ResumeStart(const SymbolState& state) const;
+  // Best effort: leaves the job FAILED with `why` (the run ends without Finish).
+  void MarkFailed(std::string_view why);
   asio::awaitable<void> Worker();
   asio::awaitable<void> RunBatch(Batch& batch);
   // Validates one page and writes it (bars + checkpoints) in one transaction.
@@ -138,10 +173,10 @@ class Coordinator::Impl {
 
   std::string job_id_;
   std::map<Symbol, SymbolState> states_;
-  std::vector<Batch> batches_;
-  // Symbols with every bar stored whose checkpoint lacks only `done`.
-  Batch nothing_left_;
+  // A deque: failed batches append their symbols' single retries while workers hold references.
+  std::deque<Batch> batches_;
   size_t next_batch_ = 0;
+  bool created_ = false;  // this run created the job's row
   bool started_ = false;
   bool running_ = false;
   bool cancelled_ = false;
@@ -202,6 +237,7 @@ absl::Status Coordinator::Impl::Prepare() {
   if (!existing.ok()) return Annotate(existing.status(), absl::StrCat("reading job ", job_id_));
   if (!existing->has_value()) {
     absl::Status created = store_.CreateJob(record);
+    created_ = created.ok();
     if (absl::IsAlreadyExists(created)) {
       // Another process created it in between: compare with theirs.
       existing = store_.GetJob(job_id_);
@@ -243,18 +279,16 @@ absl::Status Coordinator::Impl::Prepare() {
   return absl::OkStatus();
 }
 
+int64_t Coordinator::Impl::ResumeStart(const SymbolState& state) const {
+  return state.last_ts_ns ? std::max(*state.last_ts_ns + 1, options_.range.start_ns())
+                          : options_.range.start_ns();
+}
+
 void Coordinator::Impl::Plan() {
   // Symbols that resume from the same point share requests.
   std::map<int64_t, std::vector<SymbolState*>> by_start;
   for (auto& [symbol, state] : states_) {
-    if (state.done) continue;
-    const int64_t start = state.last_ts_ns ? *state.last_ts_ns + 1 : options_.range.start_ns();
-    if (start >= options_.range.end_ns()) {
-      // Its last stored bar is the range's last instant; only the done mark is missing.
-      nothing_left_.symbols.push_back(&state);
-      continue;
-    }
-    by_start[std::max(start, options_.range.start_ns())].push_back(&state);
+    if (!state.done) by_start[ResumeStart(state)].push_back(&state);
   }
   const int max_symbols = std::max(1, provider_.max_symbols_per_request());
   for (auto& [start, group] : by_start) {
@@ -272,7 +306,31 @@ void Coordinator::Impl::Plan() {
 }
 
 asio::awaitable<absl::StatusOr<IngestResult>> Coordinator::Impl::Run() {
-  if (absl::Status s = Prepare(); !s.ok()) co_return s;
+  if (absl::Status s = Prepare(); !s.ok()) {
+    // A job this run created or started must not be left PENDING or RUNNING by it.
+    if (created_ || started_) MarkFailed(absl::StrCat("not run: ", s.message()));
+    co_return s;
+  }
+  std::exception_ptr defect;
+  try {
+    co_return co_await RunPrepared();
+  } catch (...) {
+    defect = std::current_exception();
+  }
+  running_ = false;
+  if (writer_) {
+    writer_->join();
+    writer_.reset();
+  }
+  if (started_) MarkFailed(absl::StrCat("internal error: ", ExceptionMessage(defect)));
+  std::rethrow_exception(defect);
+}
+
+void Coordinator::Impl::MarkFailed(std::string_view why) {
+  (void)store_.SetJobState(job_id_, JobState::kFailed, why);
+}
+
+asio::awaitable<absl::StatusOr<IngestResult>> Coordinator::Impl::RunPrepared() {
   start_time_ = time_.Now();
   if (states_.empty()) {
     IngestResult result;
@@ -281,11 +339,6 @@ asio::awaitable<absl::StatusOr<IngestResult>> Coordinator::Impl::Run() {
     co_return result;
   }
   Plan();
-  if (!nothing_left_.symbols.empty()) {
-    BatchRun run(options_.timeframe, options_.policy);
-    absl::Status status = co_await CompleteSymbols(run, {}, nothing_left_.symbols, -1);
-    if (!status.ok()) FailSymbols(nothing_left_, status);
-  }
   running_ = true;
   if (options_.write_thread && !batches_.empty()) writer_.emplace(1);
   const size_t workers = std::min(batches_.size(), static_cast<size_t>(options_.workers));
@@ -329,6 +382,12 @@ asio::awaitable<void> Coordinator::Impl::Worker() {
 
 asio::awaitable<void> Coordinator::Impl::RunBatch(Batch& batch) {
   BatchRun run(options_.timeframe, options_.policy);
+  if (batch.start_ns >= options_.range.end_ns()) {
+    // Their last stored bar is the range's last instant; only the done mark is missing.
+    absl::Status status = co_await CompleteSymbols(run, {}, batch.symbols, -1);
+    if (!status.ok()) FailSymbols(batch, status);
+    co_return;
+  }
   run.range = *TimeRange::Create(batch.start_ns, options_.range.end_ns());
   FetchRequest request;
   request.range = run.range;
@@ -370,7 +429,22 @@ asio::awaitable<void> Coordinator::Impl::RunBatch(Batch& batch) {
     }
     if (!leftovers.empty()) status = co_await CompleteSymbols(run, {}, leftovers, -1);
   }
-  if (!status.ok()) FailSymbols(batch, Annotate(status, absl::StrCat("fetching ", run.label)));
+  if (status.ok()) co_return;
+  std::vector<SymbolState*> unfinished;
+  for (SymbolState* state : batch.symbols) {
+    if (!state->done && !state->failure) unfinished.push_back(state);
+  }
+  if (unfinished.size() > 1 && MayBeOneSymbolsFault(status)) {
+    // One bad symbol must not fail the others: each unfinished symbol is fetched again on its
+    // own, from its own checkpoint (what this batch stored of it stays), by the next free worker.
+    for (SymbolState* state : unfinished) {
+      state->rejected = false;  // validated afresh, as on a resume
+      std::vector<Bar>().swap(state->held);
+      batches_.push_back(Batch{.symbols = {state}, .start_ns = ResumeStart(*state)});
+    }
+    co_return;
+  }
+  FailSymbols(batch, Annotate(status, absl::StrCat("fetching ", run.label)));
 }
 
 asio::awaitable<absl::Status> Coordinator::Impl::HandlePage(BatchRun& run, FetchPage page) {

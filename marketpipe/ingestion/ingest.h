@@ -98,6 +98,10 @@ struct IngestResult {
 // caller's io_context (sharing the provider and its rate limiter), validates each page, and
 // writes each page's bars with the job's per-symbol checkpoints in one Store::WritePage
 // transaction. A rerun with the same job id continues every symbol after its last stored bar.
+// A multi-symbol fetch that fails for what may be one symbol's fault (a request refused as
+// invalid, a malformed page, a page the store refuses) is retried symbol by symbol from each
+// unfinished symbol's checkpoint, so one bad symbol fails alone with its own error; failures
+// that are the service's or the account's (auth, throttling, retries exhausted) are not.
 //
 //   Coordinator coordinator(provider, store, time, options);
 //   absl::StatusOr<IngestResult> result = co_await coordinator.Run();
@@ -107,7 +111,10 @@ struct IngestResult {
 // Run's errors (the job was not run): INVALID_ARGUMENT for broken rules or options;
 // FAILED_PRECONDITION when another RUNNING job shares a symbol, or when the job id exists
 // with other parameters; a store error when the job cannot be created or started. Anything
-// that goes wrong while the job runs is in the IngestResult (state, failures) instead.
+// that goes wrong while the job runs is in the IngestResult (state, failures) instead. A job
+// this run created or started is never left PENDING or RUNNING by an error (nor by an exception,
+// which then propagates): it ends FAILED with the reason. Only a killed process leaves it
+// RUNNING, for a rerun to resume.
 class Coordinator {
  public:
   // Everything must outlive the coordinator. The store's calls block the io_context's thread

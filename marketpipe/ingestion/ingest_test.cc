@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/awaitable.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -235,6 +236,159 @@ TEST_P(IngestTest, AllSymbolsFailedIsFailed) {
   EXPECT_EQ((*store_.GetJob(result->job_id))->state, JobState::kFailed);
 }
 
+TEST_P(IngestTest, SymbolRefusedInsideABatchFailsAloneAndTheOthersComplete) {
+  ScriptedProvider provider(time(), {.page_size = 500});
+  provider.options().reject = {"BAD"};
+  IngestOptions options = Options(Symbols({"AAPL", "BAD", "MSFT"}));
+  options.workers = 1;
+  absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->state, JobState::kCompletedWithErrors);
+  ASSERT_THAT(result->failures, SizeIs(1));
+  EXPECT_EQ(result->failures[0].symbol.value(), "BAD");
+  EXPECT_EQ(result->failures[0].error.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result->failures[0].error.message()),
+              HasSubstr("fetching BAD [2024-01-01T00:00:00Z"));
+  EXPECT_THAT(std::string(result->failures[0].error.message()), HasSubstr("invalid symbol: BAD"));
+  EXPECT_EQ(result->totals.symbols_done, 3);
+  EXPECT_EQ(result->totals.symbols_failed, 1);
+  // The batch, then each of its symbols on its own.
+  ASSERT_THAT(provider.requests(), SizeIs(4));
+  EXPECT_THAT(provider.requests()[0].symbols, SizeIs(3));
+  for (size_t i = 1; i < 4; ++i) EXPECT_THAT(provider.requests()[i].symbols, SizeIs(1));
+  EXPECT_EQ(
+      store_.AllBars(Timeframe::kOneMinute),
+      ScriptedProvider::Expected(Symbols({"AAPL", "MSFT"}), options.range, Timeframe::kOneMinute));
+  auto job = *store_.GetJob(result->job_id);
+  EXPECT_EQ(job->state, JobState::kCompletedWithErrors);
+  EXPECT_THAT(job->message, HasSubstr("1 of 3 symbols failed: BAD: fetching BAD"));
+  auto checkpoints = store_.GetCheckpoints(result->job_id);
+  ASSERT_TRUE(checkpoints.ok());
+  ASSERT_THAT(*checkpoints, SizeIs(3));
+  for (const storage::Checkpoint& c : *checkpoints) {
+    EXPECT_EQ(c.done, c.symbol.value() != "BAD") << c.symbol;
+    EXPECT_EQ(c.error.empty(), c.symbol.value() != "BAD") << c.symbol;
+  }
+}
+
+TEST_P(IngestTest, BatchFailingMidwayRetriesItsUnfinishedSymbolsFromTheirCheckpoints) {
+  ScriptedProvider provider(time(), {.page_size = 500});
+  // MSFT's page breaks after 700 of its bars in any fetch: the batch stores AAPL and MSFT's
+  // first 560 bars; alone, MSFT gets 500 more stored before it breaks again.
+  provider.options().fail["MSFT"] = {.after_bars = 700,
+                                     .error = absl::DataLossError("malformed page")};
+  IngestOptions options = Options(Symbols({"AAPL", "MSFT", "TSLA"}));
+  options.workers = 1;
+  absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->state, JobState::kCompletedWithErrors);
+  ASSERT_THAT(result->failures, SizeIs(1));
+  EXPECT_EQ(result->failures[0].symbol.value(), "MSFT");
+  EXPECT_EQ(result->failures[0].error.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(result->failures[0].error.message()), HasSubstr("malformed page"));
+  // AAPL completed inside the batch and is not fetched again; MSFT resumes after its stored bars.
+  ASSERT_THAT(provider.requests(), SizeIs(3));
+  EXPECT_EQ(provider.requests()[1].symbols, Symbols({"MSFT"}));
+  EXPECT_EQ(provider.requests()[1].range.start_ns(), kStart + 559 * kMinute + 1);
+  EXPECT_EQ(provider.requests()[2].symbols, Symbols({"TSLA"}));
+  EXPECT_EQ(provider.requests()[2].range.start_ns(), kStart);
+  EXPECT_EQ(store_.overwrites(), 0);
+  const Symbol msft = *Symbol::Parse("MSFT");
+  EXPECT_EQ(*store_.CountBars(msft, Timeframe::kOneMinute, options.range), 1060);
+  EXPECT_EQ(*store_.CountBars(std::nullopt, Timeframe::kOneMinute, options.range), 2 * 1440 + 1060);
+  absl::StatusOr<std::vector<storage::Checkpoint>> checkpoints =
+      store_.GetCheckpoints(result->job_id);
+  ASSERT_TRUE(checkpoints.ok()) << checkpoints.status();
+  for (const storage::Checkpoint& c : *checkpoints) {
+    if (c.symbol != msft) continue;
+    EXPECT_FALSE(c.done);
+    EXPECT_EQ(c.last_ts_ns, kStart + 1059 * kMinute);
+    EXPECT_THAT(c.error, HasSubstr("malformed page"));
+  }
+}
+
+TEST_P(IngestTest, ServiceWideFailureOfABatchIsNotRetriedSymbolBySymbol) {
+  ScriptedProvider provider(time(), {});
+  provider.options().fail["AAPL"] = {
+      .after_bars = 0, .error = absl::UnavailableError("giving up after 5 retries (503)")};
+  IngestOptions options = Options(Symbols({"AAPL", "MSFT"}));
+  options.workers = 1;
+  absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->state, JobState::kFailed);
+  EXPECT_THAT(result->failures, SizeIs(2));
+  EXPECT_THAT(provider.requests(), SizeIs(1));
+}
+
+TEST_P(IngestTest, CancelStopsTheRetriesOfASplitBatchAndTheJobResumesThem) {
+  ScriptedProvider provider(time(), {.page_size = 2000, .latency = std::chrono::seconds(1)});
+  provider.options().reject = {"BAD"};
+  IngestOptions options = Options(Symbols({"AAPL", "BAD", "MSFT"}));
+  options.workers = 1;
+  Coordinator* running = nullptr;
+  // The first progress is AAPL's retry completing: BAD's and MSFT's retries are still queued.
+  options.on_progress = [&](const Progress&) { running->Cancel(); };
+  Coordinator coordinator(provider, store_, time(), options);
+  running = &coordinator;
+  absl::StatusOr<IngestResult> first = RunAsync(coordinator.Run());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->state, JobState::kCancelled);
+  EXPECT_TRUE(first->failures.empty());
+  EXPECT_THAT(provider.requests(), SizeIs(2));
+  EXPECT_EQ(store_.AllBars(Timeframe::kOneMinute),
+            ScriptedProvider::Expected(Symbols({"AAPL"}), options.range, Timeframe::kOneMinute));
+
+  options.on_progress = nullptr;
+  absl::StatusOr<IngestResult> second = Ingest(provider, store_, options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->state, JobState::kCompletedWithErrors);
+  ASSERT_THAT(second->failures, SizeIs(1));
+  EXPECT_EQ(second->failures[0].symbol.value(), "BAD");
+  EXPECT_EQ(second->symbols_already_done, 1);
+  EXPECT_EQ(
+      store_.AllBars(Timeframe::kOneMinute),
+      ScriptedProvider::Expected(Symbols({"AAPL", "MSFT"}), options.range, Timeframe::kOneMinute));
+}
+
+TEST_P(IngestTest, CheckpointsUnreadableAfterStartLeaveTheJobFailedNotRunning) {
+  ScriptedProvider provider(time(), {});
+  store_.set_failure("GetCheckpoints", absl::UnavailableError("disk gone"));
+  IngestOptions options = Options(Symbols({"AAPL"}));
+  options.job_id = "mine";
+  absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+  auto job = *store_.GetJob("mine");
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->state, JobState::kFailed);
+  EXPECT_THAT(job->message, HasSubstr("disk gone"));
+  EXPECT_TRUE(provider.requests().empty());
+}
+
+TEST_P(IngestTest, StartFailingLeavesTheJobItCreatedFailed) {
+  ScriptedProvider provider(time(), {});
+  store_.set_failure("StartJob", absl::InternalError("lock table broken"));
+  IngestOptions options = Options(Symbols({"AAPL"}));
+  options.job_id = "mine";
+  absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
+  auto job = *store_.GetJob("mine");
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->state, JobState::kFailed);
+  EXPECT_THAT(job->message, HasSubstr("lock table broken"));
+}
+
+TEST_P(IngestTest, ExceptionDuringTheRunLeavesTheJobFailedAndPropagates) {
+  ScriptedProvider provider(time(), {.page_size = 500});
+  IngestOptions options = Options(Symbols({"AAPL", "MSFT"}));
+  options.job_id = "mine";
+  options.on_progress = [](const Progress&) { throw std::runtime_error("callback broke"); };
+  EXPECT_THROW(Ingest(provider, store_, options), std::runtime_error);
+  auto job = *store_.GetJob("mine");
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->state, JobState::kFailed);
+  EXPECT_THAT(job->message, HasSubstr("callback broke"));
+}
+
 TEST_P(IngestTest, FailingTransactionFailsItsBatchAndStoresNothingOfThatPage) {
   ScriptedProvider provider(time(), {.max_symbols_per_request = 1, .page_size = 1000});
   int msft_writes = 0;
@@ -384,10 +538,16 @@ TEST_P(IngestTest, AnotherRunningJobOverTheSameSymbolsIsRefused) {
   other.provenance = {.provider = "scripted", .feed = "fake"};
   ASSERT_TRUE(store_.CreateJob(other).ok());
   ASSERT_TRUE(store_.StartJob("other").ok());
+  options.job_id = "mine";
   absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("other"));
   EXPECT_TRUE(provider.requests().empty());
+  // The job this run created is left FAILED with the reason, not PENDING; the other runs on.
+  auto mine = *store_.GetJob("mine");
+  EXPECT_EQ(mine->state, JobState::kFailed);
+  EXPECT_THAT(mine->message, HasSubstr("other"));
+  EXPECT_EQ((*store_.GetJob("other"))->state, JobState::kRunning);
   // Once the other job is no longer running, this one may start.
   ASSERT_TRUE(store_.SetJobState("other", JobState::kCancelled, "").ok());
   result = Ingest(provider, store_, options);
@@ -404,6 +564,8 @@ TEST_P(IngestTest, JobIdReusedWithOtherParametersIsRefused) {
   absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("nightly"));
+  // The existing job is not this run's: it keeps its state.
+  EXPECT_EQ((*store_.GetJob("nightly"))->state, JobState::kCompleted);
 }
 
 TEST_P(IngestTest, BrokenRulesAreInvalidArgumentAndTouchNothing) {
@@ -634,6 +796,23 @@ TEST_F(IngestSqliteTest, FailedThenCancelledThenResumedJobEndsWithExactlyEveryBa
     EXPECT_EQ(c.error, "") << c.symbol;
     EXPECT_EQ(c.bars_stored, 1440) << c.symbol;
   }
+}
+
+TEST_F(IngestSqliteTest, SymbolRefusedInsideBatchesLeavesExactlyTheGoodSymbolsBars) {
+  ScriptedProvider provider(time(), {.max_symbols_per_request = 3, .page_size = 400});
+  provider.options().reject = {"BAD"};
+  IngestOptions options = Options(ManySymbols(5));
+  options.symbols.push_back(*Symbol::Parse("BAD"));
+  std::vector<Symbol> good = ManySymbols(5);
+  absl::StatusOr<IngestResult> result = RunAsync(RunIngest(provider, *store_, time(), options));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->state, JobState::kCompletedWithErrors);
+  ASSERT_THAT(result->failures, SizeIs(1));
+  EXPECT_EQ(result->failures[0].symbol.value(), "BAD");
+  EXPECT_THAT(std::string(result->failures[0].error.message()), HasSubstr("invalid symbol: BAD"));
+  EXPECT_EQ(Stored(options), ScriptedProvider::Expected(good, options.range, options.timeframe));
+  EXPECT_EQ(*store_->CountBars(std::nullopt, Timeframe::kOneMinute, options.range), 5 * 1440);
+  EXPECT_EQ((*store_->GetJob(result->job_id))->state, JobState::kCompletedWithErrors);
 }
 
 TEST_F(IngestSqliteTest, AggregatesLandInTheSameStore) {

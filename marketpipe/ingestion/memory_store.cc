@@ -51,6 +51,7 @@ absl::Status MemoryStore::WritePage(const storage::PageWrite& write) {
 absl::StatusOr<std::vector<Bar>> MemoryStore::ReadBars(const Symbol& symbol, Timeframe timeframe,
                                                        TimeRange range) {
   std::lock_guard lock(mu_);
+  if (absl::Status s = Injected("ReadBars"); !s.ok()) return s;
   std::vector<Bar> out;
   for (auto it = bars_.lower_bound({timeframe, symbol, range.start_ns()});
        it != bars_.end() && std::get<0>(it->first) == timeframe &&
@@ -88,6 +89,7 @@ absl::StatusOr<storage::QueryResult> MemoryStore::Query(std::string_view sql, in
 
 absl::Status MemoryStore::CreateJob(const JobRecord& job) {
   std::lock_guard lock(mu_);
+  if (absl::Status s = Injected("CreateJob"); !s.ok()) return s;
   if (jobs_.contains(job.id)) return absl::AlreadyExistsError(absl::StrCat("job ", job.id));
   jobs_[job.id] = job;
   return absl::OkStatus();
@@ -95,6 +97,7 @@ absl::Status MemoryStore::CreateJob(const JobRecord& job) {
 
 absl::StatusOr<std::optional<JobRecord>> MemoryStore::GetJob(std::string_view id) {
   std::lock_guard lock(mu_);
+  if (absl::Status s = Injected("GetJob"); !s.ok()) return s;
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return std::optional<JobRecord>();
   return std::optional<JobRecord>(it->second);
@@ -102,6 +105,7 @@ absl::StatusOr<std::optional<JobRecord>> MemoryStore::GetJob(std::string_view id
 
 absl::StatusOr<std::vector<JobRecord>> MemoryStore::ListJobs() {
   std::lock_guard lock(mu_);
+  if (absl::Status s = Injected("ListJobs"); !s.ok()) return s;
   std::vector<JobRecord> out;
   for (const auto& [id, job] : jobs_) out.push_back(job);
   return out;
@@ -109,6 +113,7 @@ absl::StatusOr<std::vector<JobRecord>> MemoryStore::ListJobs() {
 
 absl::Status MemoryStore::StartJob(std::string_view id) {
   std::lock_guard lock(mu_);
+  if (absl::Status s = Injected("StartJob"); !s.ok()) return s;
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job ", std::string(id)));
   for (const auto& [other_id, other] : jobs_) {
@@ -124,6 +129,7 @@ absl::Status MemoryStore::StartJob(std::string_view id) {
 absl::Status MemoryStore::SetJobState(std::string_view id, JobState state,
                                       std::string_view message) {
   std::lock_guard lock(mu_);
+  if (absl::Status s = Injected("SetJobState"); !s.ok()) return s;
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job ", std::string(id)));
   it->second.state = state;
@@ -133,11 +139,22 @@ absl::Status MemoryStore::SetJobState(std::string_view id, JobState state,
 
 absl::StatusOr<std::vector<Checkpoint>> MemoryStore::GetCheckpoints(std::string_view job_id) {
   std::lock_guard lock(mu_);
+  if (absl::Status s = Injected("GetCheckpoints"); !s.ok()) return s;
   std::vector<Checkpoint> out;
   auto it = checkpoints_.find(job_id);
   if (it == checkpoints_.end()) return out;
   for (const auto& [symbol, c] : it->second) out.push_back(c);
   return out;
+}
+
+absl::Status MemoryStore::Injected(std::string_view method) const {
+  auto it = failures_.find(method);
+  return it == failures_.end() ? absl::OkStatus() : it->second;
+}
+
+void MemoryStore::set_failure(std::string method, absl::Status status) {
+  std::lock_guard lock(mu_);
+  failures_[std::move(method)] = std::move(status);
 }
 
 void MemoryStore::set_write_hook(WriteHook hook) {

@@ -53,6 +53,9 @@ class MemoryStore final : public storage::Store {
   absl::StatusOr<std::vector<storage::Checkpoint>> GetCheckpoints(std::string_view job_id) override;
 
   void set_write_hook(WriteHook hook);
+  // Every later call of the method named (e.g. "StartJob", "GetCheckpoints") fails with
+  // `status` until it is set back to OK.
+  void set_failure(std::string method, absl::Status status);
   // Every bar of `timeframe`, sorted by symbol then time.
   std::vector<Bar> AllBars(Timeframe timeframe) const;
   std::vector<WriteLog> writes() const;
@@ -61,7 +64,11 @@ class MemoryStore final : public storage::Store {
 
  private:
   mutable std::mutex mu_;
+  // Under mu_.
+  absl::Status Injected(std::string_view method) const;
+
   WriteHook hook_;
+  std::map<std::string, absl::Status, std::less<>> failures_;
   std::map<std::tuple<Timeframe, Symbol, int64_t>, Bar> bars_;
   std::map<std::pair<Symbol, Timeframe>, storage::Provenance> provenance_;
   std::map<std::string, storage::JobRecord, std::less<>> jobs_;

@@ -72,6 +72,16 @@ asio::awaitable<absl::Status> ScriptedProvider::Fetch(FetchRequest request, Page
 
   std::vector<Symbol> symbols = request.symbols;
   std::sort(symbols.begin(), symbols.end());
+  for (const Symbol& symbol : symbols) {
+    if (!options_.reject.contains(symbol.value())) continue;
+    try {
+      co_await time_.SleepFor(options_.latency);
+    } catch (const boost::system::system_error&) {
+      co_return absl::CancelledError("scripted: fetch cancelled");
+    }
+    co_return absl::InvalidArgumentError(
+        absl::StrCat("scripted: HTTP 422: invalid symbol: ", symbol.value()));
+  }
   const int64_t step = request.timeframe.nanos();
   FetchPage page;
   page.feed = options_.feed;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct ScriptedProviderOptions {
     absl::Status error = absl::OkStatus();
   };
   std::map<std::string, Failure> fail = {};
+  // A request naming any of these symbols fails at once, after `latency`, as Alpaca answers a
+  // whole multi-symbol request 422 for one invalid symbol.
+  std::set<std::string> reject = {};
   // Applied to every bar before it is paged (to make bad bars).
   std::function<void(Bar&)> mutate = nullptr;
 };
