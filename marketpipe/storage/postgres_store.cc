@@ -197,12 +197,79 @@ std::string ToText(const PGresult* result, int row, int column) {
   return std::string(PQgetvalue(result, row, column), PQgetlength(result, row, column));
 }
 
+// COPY's binary format (PostgreSQL docs, "COPY ... Binary Format"): a signature, flags and
+// header extension length, then per row a field count and each field as length + bytes, all
+// integers big-endian; a field count of -1 ends the data.
+constexpr std::string_view kBinaryCopySignature("PGCOPY\n\377\r\n\0", 11);
+constexpr int16_t kBarUnitsColumns = 10;
+
+char* PutBigEndian(char* at, uint64_t value, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) *at++ = static_cast<char>(value >> (8 * i));
+  return at;
+}
+
+char* PutTextField(char* at, std::string_view text) {
+  at = PutBigEndian(at, text.size(), 4);
+  text.copy(at, text.size());
+  return at + text.size();
+}
+
+char* PutInt8Field(char* at, int64_t value) {
+  at = PutBigEndian(at, 8, 4);
+  return PutBigEndian(at, static_cast<uint64_t>(value), 8);
+}
+
 // Appends `value` and a separator to a COPY text buffer.
 void AppendInt(std::string& out, int64_t value, char separator) {
   char buf[24];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
   out.append(buf, end);
   out.push_back(separator);
+}
+
+// The rows bars[order[i]] as COPY text / binary data (columns of bar_units, in order).
+void AppendTextRows(std::span<const Bar> bars, const std::vector<size_t>& order,
+                    std::string_view timeframe, std::string& out) {
+  for (size_t index : order) {
+    const Bar& bar = bars[index];
+    out += bar.symbol.value();
+    out.push_back('\t');
+    out += timeframe;
+    out.push_back('\t');
+    AppendInt(out, bar.ts_ns, '\t');
+    AppendInt(out, bar.open.units(), '\t');
+    AppendInt(out, bar.high.units(), '\t');
+    AppendInt(out, bar.low.units(), '\t');
+    AppendInt(out, bar.close.units(), '\t');
+    AppendInt(out, bar.volume, '\t');
+    AppendInt(out, bar.trade_count, '\t');
+    AppendInt(out, bar.vwap.units(), '\n');
+  }
+}
+
+void AppendBinaryRows(std::span<const Bar> bars, const std::vector<size_t>& order,
+                      std::string_view timeframe, std::string& out) {
+  size_t size = kBinaryCopySignature.size() + 8 + 2;
+  for (size_t index : order) {
+    size += 2 + 4 + bars[index].symbol.value().size() + 4 + timeframe.size() + 8 * (4 + 8);
+  }
+  out.resize(size);
+  char* at = out.data();
+  at = std::copy(kBinaryCopySignature.begin(), kBinaryCopySignature.end(), at);
+  at = PutBigEndian(at, 0, 4);  // flags: no OIDs
+  at = PutBigEndian(at, 0, 4);  // no header extension
+  for (size_t index : order) {
+    const Bar& bar = bars[index];
+    at = PutBigEndian(at, kBarUnitsColumns, 2);
+    at = PutTextField(at, bar.symbol.value());
+    at = PutTextField(at, timeframe);
+    for (int64_t value : {bar.ts_ns, bar.open.units(), bar.high.units(), bar.low.units(),
+                          bar.close.units(), bar.volume, bar.trade_count, bar.vwap.units()}) {
+      at = PutInt8Field(at, value);
+    }
+  }
+  at = PutBigEndian(at, static_cast<uint16_t>(-1), 2);
+  out.resize(static_cast<size_t>(at - out.data()));
 }
 
 class Session {
@@ -307,8 +374,11 @@ absl::Status CorruptRow(std::string_view what, const absl::Status& status) {
 
 class PostgresStore final : public Store {
  public:
-  PostgresStore(PostgresSpec spec, std::string schema, Session session)
-      : spec_(std::move(spec)), schema_(std::move(schema)), session_(std::move(session)) {}
+  PostgresStore(PostgresSpec spec, std::string schema, Session session, PostgresOptions options)
+      : spec_(std::move(spec)),
+        schema_(std::move(schema)),
+        options_(options),
+        session_(std::move(session)) {}
 
   std::string kind() const override { return "postgres"; }
 
@@ -341,6 +411,7 @@ class PostgresStore final : public Store {
 
   const PostgresSpec spec_;
   const std::string schema_;
+  const PostgresOptions options_;
   // std::mutex, not absl::Mutex: Debian's Abseil is not built for TSan, which would not see
   // its locking.
   std::mutex mu_;
@@ -421,21 +492,16 @@ absl::Status PostgresStore::LoadBars(const PageWrite& write, const std::string& 
   }
   std::string& out = copy_buffer_;
   out.clear();
-  for (size_t index : order) {
-    const Bar& bar = bars[index];
-    out += bar.symbol.value();
-    out.push_back('\t');
-    out += timeframe;
-    out.push_back('\t');
-    AppendInt(out, bar.ts_ns, '\t');
-    AppendInt(out, bar.open.units(), '\t');
-    AppendInt(out, bar.high.units(), '\t');
-    AppendInt(out, bar.low.units(), '\t');
-    AppendInt(out, bar.close.units(), '\t');
-    AppendInt(out, bar.volume, '\t');
-    AppendInt(out, bar.trade_count, '\t');
-    AppendInt(out, bar.vwap.units(), '\n');
+  if (options_.binary_copy) {
+    AppendBinaryRows(bars, order, timeframe, out);
+  } else {
+    AppendTextRows(bars, order, timeframe, out);
   }
+  const char* const direct_copy = options_.binary_copy ? "COPY bar_units FROM STDIN (FORMAT binary)"
+                                                       : "COPY bar_units FROM STDIN";
+  const char* const stage_copy = options_.binary_copy
+                                     ? "COPY pg_temp.bar_stage FROM STDIN (FORMAT binary)"
+                                     : "COPY pg_temp.bar_stage FROM STDIN";
   // Fresh bars (the bulk of an ingest) go straight into bar_units with one COPY, about twice as
   // fast as staging. A page that may touch stored keys, or that loses a race with another
   // writer inserting the same keys (unique violation), takes the staged upsert instead.
@@ -443,14 +509,14 @@ absl::Status PostgresStore::LoadBars(const PageWrite& write, const std::string& 
   if (!fresh.ok()) return fresh.status();
   if (*fresh) {
     if (absl::Status status = session_.Exec("SAVEPOINT mp_direct"); !status.ok()) return status;
-    absl::Status direct = session_.Copy("COPY bar_units FROM STDIN", out);
+    absl::Status direct = session_.Copy(direct_copy, out);
     if (direct.ok()) return session_.Exec("RELEASE SAVEPOINT mp_direct");
     if (session_.last_sqlstate() != kUniqueViolation) return direct;
     if (absl::Status status = session_.Exec("ROLLBACK TO SAVEPOINT mp_direct"); !status.ok()) {
       return status;
     }
   }
-  if (absl::Status status = session_.Copy("COPY pg_temp.bar_stage FROM STDIN", out); !status.ok()) {
+  if (absl::Status status = session_.Copy(stage_copy, out); !status.ok()) {
     return status;
   }
   absl::StatusOr<Result> merged = session_.Run(
@@ -870,7 +936,8 @@ absl::Status Migrate(Session& session, const std::string& schema) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresSpec& spec) {
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresSpec& spec,
+                                                         PostgresOptions options) {
   Conn conn(PQconnectdb(spec.conninfo.c_str()));
   if (conn == nullptr) return absl::ResourceExhaustedError("postgres: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
@@ -902,7 +969,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresSpec& spe
   }
   if (absl::Status status = Migrate(session, schema); !status.ok()) return status;
   if (absl::Status status = SetUpSession(session, schema); !status.ok()) return status;
-  return std::make_unique<PostgresStore>(spec, std::move(schema), std::move(session));
+  return std::make_unique<PostgresStore>(spec, std::move(schema), std::move(session), options);
 }
 
 }  // namespace marketpipe::storage
