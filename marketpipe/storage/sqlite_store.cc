@@ -341,6 +341,23 @@ absl::Status Upsert(sqlite3* db, sqlite3_stmt* stmt, std::span<const Bar> bars,
   return absl::OkStatus();
 }
 
+// The provenance recorded for (symbol, timeframe) as `conn` sees it: the writer checks a page
+// against it inside its transaction, the reader answers GetProvenance.
+absl::StatusOr<std::optional<Provenance>> ReadProvenance(Connection& conn, const Symbol& symbol,
+                                                         std::string_view timeframe) {
+  absl::StatusOr<sqlite3_stmt*> stmt = conn.Prepared(
+      "SELECT provider, feed, adjustment FROM series WHERE symbol = ?1 AND timeframe = ?2");
+  if (!stmt.ok()) return stmt.status();
+  ScopedReset reset(*stmt);
+  BindText(*stmt, 1, symbol.value());
+  BindText(*stmt, 2, timeframe);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::nullopt;
+  if (rc != SQLITE_ROW) return SqliteError(conn.db(), rc, "read provenance");
+  return Provenance{std::string(ColumnText(*stmt, 0)), std::string(ColumnText(*stmt, 1)),
+                    std::string(ColumnText(*stmt, 2))};
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, Connection writer, Connection reader)
@@ -381,20 +398,12 @@ class SqliteStore final : public Store {
 
 absl::Status SqliteStore::CheckSeries(const Symbol& symbol, std::string_view timeframe,
                                       Timeframe tf, const Provenance& provenance) {
-  absl::StatusOr<sqlite3_stmt*> get = writer_.Prepared(
-      "SELECT provider, feed, adjustment FROM series WHERE symbol = ?1 AND timeframe = ?2");
-  if (!get.ok()) return get.status();
-  ScopedReset reset_get(*get);
-  BindText(*get, 1, symbol.value());
-  BindText(*get, 2, timeframe);
-  const int rc = sqlite3_step(*get);
-  if (rc == SQLITE_ROW) {
-    Provenance stored{std::string(ColumnText(*get, 0)), std::string(ColumnText(*get, 1)),
-                      std::string(ColumnText(*get, 2))};
-    if (stored == provenance) return absl::OkStatus();
-    return internal::ProvenanceMismatch(symbol, tf, stored, provenance);
+  absl::StatusOr<std::optional<Provenance>> stored = ReadProvenance(writer_, symbol, timeframe);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) {
+    if (**stored == provenance) return absl::OkStatus();
+    return internal::ProvenanceMismatch(symbol, tf, **stored, provenance);
   }
-  if (rc != SQLITE_DONE) return SqliteError(writer_.db(), rc, "read series");
   absl::StatusOr<sqlite3_stmt*> put = writer_.Prepared(
       "INSERT INTO series (symbol, timeframe, provider, feed, adjustment) "
       "VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -564,19 +573,8 @@ absl::StatusOr<int64_t> SqliteStore::CountBars(std::optional<Symbol> symbol, Tim
 
 absl::StatusOr<std::optional<Provenance>> SqliteStore::GetProvenance(const Symbol& symbol,
                                                                      Timeframe timeframe) {
-  const std::string tf = timeframe.ToString();
   std::lock_guard<std::mutex> lock(read_mu_);
-  absl::StatusOr<sqlite3_stmt*> stmt = reader_.Prepared(
-      "SELECT provider, feed, adjustment FROM series WHERE symbol = ?1 AND timeframe = ?2");
-  if (!stmt.ok()) return stmt.status();
-  ScopedReset reset(*stmt);
-  BindText(*stmt, 1, symbol.value());
-  BindText(*stmt, 2, tf);
-  const int rc = sqlite3_step(*stmt);
-  if (rc == SQLITE_DONE) return std::nullopt;
-  if (rc != SQLITE_ROW) return SqliteError(reader_.db(), rc, "read provenance");
-  return Provenance{std::string(ColumnText(*stmt, 0)), std::string(ColumnText(*stmt, 1)),
-                    std::string(ColumnText(*stmt, 2))};
+  return ReadProvenance(reader_, symbol, timeframe.ToString());
 }
 
 // A column value of a Query row; price columns (declared DECIMAL) become exact Decimal text.
