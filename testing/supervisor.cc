@@ -9,12 +9,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -36,6 +38,10 @@ using Status = CaseReport::Status;
 constexpr size_t kKeptOutput = 1 << 20;
 // How long a stuck child gets to print its pending work after SIGUSR1.
 constexpr auto kStallReportGrace = std::chrono::milliseconds(1000);
+// The least a process-level phase (start-up, global set-up and tear-down, between suites, exit)
+// gets: their cost is the runtime's, not the cases' (a sanitizer's start-up, LeakSanitizer's
+// scan and TSan's 1 s sleep at exit), so a small --mp_case_timeout must not fail them.
+constexpr std::chrono::milliseconds kProcessPhaseFloor{10'000};
 // Tells a child its supervisor's pid, so it can tell whether it is already orphaned.
 constexpr char kSupervisorPidEnv[] = "MP_KIT_SUPERVISOR_PID";
 
@@ -85,6 +91,23 @@ struct ChildRun {
   std::string output;  // last kKeptOutput bytes
   int cases_started = 0;
 };
+
+// The real-time limit of the phase `r` is in.
+std::chrono::milliseconds PhaseLimit(const ChildRun& r, std::chrono::milliseconds case_limit) {
+  switch (r.phase) {
+    case Phase::kSuiteSetUp:
+    case Phase::kCase:
+    case Phase::kAfterCase:
+      return case_limit;
+    case Phase::kStarting:
+    case Phase::kGlobalSetUp:
+    case Phase::kBetweenSuites:
+    case Phase::kGlobalTearDown:
+    case Phase::kExiting:
+      break;
+  }
+  return std::max(case_limit, kProcessPhaseFloor);
+}
 
 std::string PhaseName(const ChildRun& r) {
   switch (r.phase) {
@@ -271,7 +294,7 @@ void Supervisor::RunChild(const std::vector<std::string>& cases, ChildRun& run) 
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   std::string partial;  // progress bytes after the last newline
   bool out_open = true, progress_open = true, exited = false, stall_asked = false;
-  Clock::time_point deadline = run.phase_started + req_.phase_limit;
+  Clock::time_point deadline = run.phase_started + PhaseLimit(run, req_.phase_limit);
   Clock::time_point kill_at = Clock::time_point::max();
   auto drain = [&](int fd, bool is_progress) {
     char buf[65536];
@@ -308,7 +331,7 @@ void Supervisor::RunChild(const std::vector<std::string>& cases, ChildRun& run) 
         if (event->kind == ProgressEvent::kStallReported && stall_asked) {
           kill_at = Clock::now();
         } else if (run.phase != phase || event->kind == ProgressEvent::kCaseStart) {
-          deadline = run.phase_started + req_.phase_limit;
+          deadline = run.phase_started + PhaseLimit(run, req_.phase_limit);
         }
       }
       partial.erase(0, start);
@@ -321,12 +344,17 @@ void Supervisor::RunChild(const std::vector<std::string>& cases, ChildRun& run) 
                    "[ marketpipe ] %s is stuck: still running after %s (limit %s); asking it for "
                    "its pending work, then ending it\n",
                    PhaseName(run).c_str(), Millis(now - run.phase_started).c_str(),
-                   Millis(req_.phase_limit).c_str());
+                   Millis(PhaseLimit(run, req_.phase_limit)).c_str());
       std::fflush(stderr);
       run.stuck = true;
       stall_asked = true;
-      kill(pid, SIGUSR1);
-      kill_at = now + kStallReportGrace;
+      // Before main the child cannot answer yet (SIGUSR1 would simply kill it).
+      if (run.phase == Phase::kStarting) {
+        kill_at = now;
+      } else {
+        kill(pid, SIGUSR1);
+        kill_at = now + kStallReportGrace;
+      }
     }
     if (now >= kill_at) {
       kill(pid, SIGKILL);
@@ -430,8 +458,9 @@ void Supervisor::Judge(ChildRun& run, int attempt) {
   const std::string how = !started         ? "could not be started"
                           : run.terminated ? "was stopped: the test was asked to stop (SIGTERM, "
                                              "Bazel's TEST_TIMEOUT) while it ran"
-                          : run.stuck ? "is stuck: no progress within " + Millis(req_.phase_limit) +
-                                            " (" + DescribeStatus(status) + ")"
+                          : run.stuck      ? "is stuck: no progress within " +
+                                            Millis(PhaseLimit(run, req_.phase_limit)) + " (" +
+                                            DescribeStatus(status) + ")"
                                       : "crashed: the test process " + DescribeStatus(status);
   const std::string where = PhaseName(run);
   const std::string saved = SaveOutput(run, where, attempt);
@@ -527,11 +556,35 @@ int Supervisor::Run() {
   return failed ? 1 : 0;
 }
 
+// Held by the stall reporter while it reads GoogleTest's state; the program-end listener takes it
+// to raise `program_ended`, after which that state may be destroyed (static destructors).
+std::mutex stall_mu;
+bool program_ended = false;
+
+class ProgramEndListener : public ::testing::EmptyTestEventListener {
+  void OnTestProgramEnd(const ::testing::UnitTest&) override {
+    std::lock_guard<std::mutex> lock(stall_mu);
+    program_ended = true;
+  }
+};
+
 // The child's SIGUSR1 thread: prints what the running case is waiting for.
 void ReportStalls(int progress_fd, sigset_t set) {
   for (;;) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
+    std::unique_lock<std::mutex> lock(stall_mu);
+    if (program_ended) {
+      // Exiting: static destructors may be tearing GoogleTest down; say only where we are.
+      static constexpr char kExiting[] =
+          "[ marketpipe ] stall report: the process is exiting (static destructors, atexit "
+          "handlers)\n";
+      const ssize_t n = write(STDERR_FILENO, kExiting, sizeof kExiting - 1);
+      (void)n;
+      lock.unlock();
+      ProgressWriter::Write(progress_fd, {"STALL_REPORTED"});
+      continue;
+    }
     std::string msg = "[ marketpipe ] stall report for " +
                       (CurrentCaseName().empty() ? std::string("(no case running)")
                                                  : "case " + CurrentCaseName()) +
@@ -539,6 +592,7 @@ void ReportStalls(int progress_fd, sigset_t set) {
     const auto pending = DescribePendingWork();
     if (pending.empty()) msg += "  (none registered: a wait outside virtual time, or a hang)\n";
     for (const auto& p : pending) msg += "  - " + p + "\n";
+    lock.unlock();
     std::fputs(msg.c_str(), stderr);
     std::fflush(stderr);
     std::fflush(stdout);
@@ -592,6 +646,7 @@ bool StartSupervisedChild() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // inherited by every thread started later
   std::thread(ReportStalls, fd, set).detach();
   ::testing::UnitTest::GetInstance()->listeners().Append(new ProgressWriter(fd));
+  ::testing::UnitTest::GetInstance()->listeners().Append(new ProgramEndListener);
   return true;
 }
 

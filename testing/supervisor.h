@@ -4,7 +4,11 @@
 // The test main runs its cases in a child process it supervises (this file), and the
 // supervisor owns every deadline. From the child's progress (progress.h) it knows the phase:
 // static initialisation, global set-up, a suite's SetUpTestSuite, a case, a suite's
-// TearDownTestSuite, global tear-down, exit; each phase gets `phase_limit` of real time.
+// TearDownTestSuite, global tear-down, exit. A suite's set-up, a case and what follows it get
+// `phase_limit` of real time; the process-level phases (start-up, global set-up and tear-down,
+// exit) get at least 10 s, because a sanitizer runtime's start-up and exit work count there.
+// Time the supervisor spends starting a service a child asked for (supervisor_service.h: one
+// PostgreSQL per binary) does not count against the asking phase.
 //  - A stuck or crashed case fails by name; the cases after it run in a fresh child.
 //  - A stuck or crashed SetUpTestSuite fails that suite's cases by name; the rest still runs.
 //  - A hang or death in global set-up or before main fails every remaining case by name; in
@@ -12,6 +16,7 @@
 //  - Before killing a stuck child it asks it (SIGUSR1) to print its pending async work.
 //  - On SIGTERM/SIGINT (Bazel's timeout) it stops the child, marks the running case, writes the
 //    report and keeps the child's output.
+//  - A child dies with its supervisor (PR_SET_PDEATHSIG), even when the supervisor is SIGKILLed.
 // The child's output goes to this process's stdout as it comes (line-buffered in the child, so
 // nothing is lost when it is killed); a stuck or crashed child's output is also saved as a file
 // in TEST_UNDECLARED_OUTPUTS_DIR. Set MP_TEST_NO_SUPERVISOR=1 to run in-process (gdb).
