@@ -131,12 +131,11 @@ bool Exits(pid_t pid, std::chrono::seconds timeout) {
   return exited;
 }
 
-TEST(PostgresSupervisorTest, SigkillOfTheWholeTestLeavesNothingBehind) {
-  // Orphans of the killed test (its case process, the server, the watcher) become our children,
-  // so none lingers as an unreaped zombie in the process table.
-  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+// Starts the hanging case under a supervisor whose output goes to `*out_fd`; returns the
+// supervisor's pid and the server the case reported (pid -1 when it reported none).
+pid_t StartHangingCase(int* out_fd, ServerLine* server, std::string* output) {
   int out[2];
-  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  if (pipe2(out, O_CLOEXEC) != 0) return -1;
   kit_internal::ChildProcess spec;
   spec.argv = {CasesBinary(), "--gtest_filter=PgCases.DISABLED_Hangs",
                "--gtest_also_run_disabled_tests", "--mp_case_timeout=600"};
@@ -145,16 +144,52 @@ TEST(PostgresSupervisorTest, SigkillOfTheWholeTestLeavesNothingBehind) {
   spec.pass_fds = {{1, out[1]}, {2, out[1]}};
   const pid_t supervisor = kit_internal::SpawnChildProcess(spec);
   close(out[1]);
-  ASSERT_GT(supervisor, 0);
-  const std::string output = ReadUntil(out[0], "PGHANG", std::chrono::seconds(120));
-  const std::vector<ServerLine> lines = ServerLines(output, "PGHANG");
+  *out_fd = out[0];
+  if (supervisor < 0) return -1;
+  *output = ReadUntil(out[0], "PGHANG", std::chrono::seconds(120));
+  const std::vector<ServerLine> lines = ServerLines(*output, "PGHANG");
   if (lines.size() != 1u) {
     kill(supervisor, SIGKILL);
     waitpid(supervisor, nullptr, 0);
-    close(out[0]);
-    FAIL() << "the hanging case never reported its server:\n" << output;
+    return -1;
   }
-  const ServerLine& server = lines[0];
+  *server = lines[0];
+  return supervisor;
+}
+
+TEST(PostgresSupervisorTest, SigtermStopsTheServerBeforeTheTestExits) {
+  int out = -1;
+  ServerLine server;
+  std::string output;
+  const pid_t supervisor = StartHangingCase(&out, &server, &output);
+  ASSERT_GT(supervisor, 0) << "the hanging case never reported its server:\n" << output;
+  std::ifstream pid_file(server.data + "/postmaster.pid");
+  pid_t postmaster = -1;
+  pid_file >> postmaster;
+  ASSERT_GT(postmaster, 0);
+
+  ASSERT_EQ(kill(supervisor, SIGTERM), 0);  // what Bazel sends at its timeout
+  int status = 0;
+  ASSERT_EQ(waitpid(supervisor, &status, 0), supervisor);
+  output += ReadUntil(out, "\x01", std::chrono::seconds(5));
+  close(out);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << output;
+  EXPECT_THAT(output, HasSubstr("asked to stop")) << output;
+  // Already stopped and removed by the supervisor itself, not later by the watcher.
+  EXPECT_EQ(kill(postmaster, 0), -1) << "postmaster " << postmaster << " outlived the test";
+  EXPECT_FALSE(std::filesystem::exists(server.data)) << server.data;
+  EXPECT_FALSE(std::filesystem::exists(server.socket)) << server.socket;
+}
+
+TEST(PostgresSupervisorTest, SigkillOfTheWholeTestLeavesNothingBehind) {
+  // Orphans of the killed test (its case process, the server, the watcher) become our children,
+  // so none lingers as an unreaped zombie in the process table.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  int out = -1;
+  ServerLine server;
+  std::string output;
+  const pid_t supervisor = StartHangingCase(&out, &server, &output);
+  ASSERT_GT(supervisor, 0) << "the hanging case never reported its server:\n" << output;
   // The case process, the postmaster (and its backends) and the watcher all name the socket
   // directory on their command line or are the case process.
   std::set<pid_t> pids = ProcessesMentioning(server.socket);
@@ -165,7 +200,7 @@ TEST(PostgresSupervisorTest, SigkillOfTheWholeTestLeavesNothingBehind) {
 
   ASSERT_EQ(kill(supervisor, SIGKILL), 0);
   waitpid(supervisor, nullptr, 0);
-  close(out[0]);
+  close(out);
 
   for (pid_t pid : pids) {
     EXPECT_TRUE(Exits(pid, std::chrono::seconds(20))) << "process " << pid << " outlived the test";
