@@ -72,16 +72,18 @@ sequential_once() {
 }
 mkdir -p "$work/tmp"
 sequential_once >/dev/null # warm the page cache
-seq_s=$(for _ in $(seq "$reps"); do sequential_once; done | median)
 
-# Bazel: the first command with a flag set only re-analyses; time the ones after it.
+# Bazel: the first command with a flag set only re-analyses; time the ones after it. By hand,
+# 1 job and 2 jobs take turns, so a change in machine load hits the three alike.
 timed_test --nocache_test_results --local_test_jobs=2 >/dev/null
-one=() two=()
+seq_runs=() one=() two=()
 for _ in $(seq "$reps"); do
+  seq_runs+=("$(sequential_once)")
   one+=("$(timed_test --nocache_test_results --local_test_jobs=1 \
     --build_event_json_file="$work/one.bep.json")")
   two+=("$(timed_test --nocache_test_results --local_test_jobs=2)")
 done
+seq_s=$(printf '%s\n' "${seq_runs[@]}" | median)
 actions=$(grep -oE '[0-9]+ processes: .*' "$work/last.log" || true)
 shard_actions=$(grep -c '^{"id":{"testResult"' "$work/one.bep.json")
 one_s=$(printf '%s\n' "${one[@]}" | median)
