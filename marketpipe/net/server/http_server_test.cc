@@ -269,8 +269,10 @@ TEST_F(HttpServerTest, CustomWriteSendsItsOwnBytesThenTheConnectionServesTheNext
   EXPECT_THAT(dripped, HasSubstr("Content-Length: 8\r\n"));
   EXPECT_THAT(dripped, HasSubstr("\r\n\r\ndripped\n"));
   EXPECT_THAT(next, StartsWith("HTTP/1.1 200 OK\r\n"));
+  // The drip's log entry comes before the next request is read; the second one only after its
+  // response is written, which may be after the client has read it.
   const std::vector<RequestLog> seen = logs();
-  ASSERT_EQ(seen.size(), 2u);
+  ASSERT_GE(seen.size(), 1u);
   EXPECT_EQ(seen[0].path, "/drip");
   EXPECT_EQ(seen[0].status, 200);
 }
