@@ -284,6 +284,17 @@ struct AlpacaClient::Impl {
     return Escaped(MaskSecrets(text, options.secret, options.key_id), kMaxMessage);
   }
 
+  // The start of a response body for an error: masked before it is cut, so the cut cannot leave
+  // a secret's prefix that the final masking no longer recognises.
+  std::string Excerpt(std::string_view body) const {
+    constexpr size_t kExcerpt = 120;
+    const size_t room = kExcerpt + options.secret.size() + options.key_id.size();
+    const std::string masked = MaskSecrets(body.substr(0, room), options.secret, options.key_id);
+    std::string out = Escaped(std::string_view(masked).substr(0, kExcerpt), kExcerpt);
+    if (body.size() > kExcerpt) absl::StrAppend(&out, "...(", body.size(), " bytes)");
+    return out;
+  }
+
   absl::Status Fail(absl::StatusCode code, std::string_view message) const {
     return absl::Status(code, Clean(message));
   }
@@ -415,7 +426,7 @@ awaitable<absl::StatusOr<net::HttpResponse>> GetPage(std::shared_ptr<Impl> impl,
               absl::StatusCode::kFailedPrecondition,
               absl::StrCat("alpaca: ", what, ": HTTP ", response->status, " with Content-Type \"",
                            Escaped(*type, 100), "\", not application/json; body starts: ",
-                           Escaped(response->body, 120)));
+                           impl->Excerpt(response->body)));
         }
         co_return std::move(response);
       }
@@ -535,7 +546,7 @@ awaitable<absl::Status> FetchPages(std::shared_ptr<Impl> impl, FetchRequest requ
           absl::StrCat("alpaca: ", what, ": malformed HTTP ", response->status, " body (",
                        type ? Escaped(*type, 100) : "no Content-Type", ", ", response->body.size(),
                        " bytes): ", parsed.status().message(),
-                       "; body starts: ", Escaped(response->body, 120)));
+                       "; body starts: ", impl->Excerpt(response->body)));
     }
 
     // Sorted by symbol as Alpaca promises; a stable sort keeps each symbol's bars as sent. Only

@@ -638,6 +638,23 @@ TEST_F(AlpacaClientTest, SecretStraddlingTheMessageCutIsStillMasked) {
   EXPECT_EQ(message.find(std::string(kSecret).substr(0, 8)), std::string::npos) << message;
 }
 
+TEST_F(AlpacaClientTest, SecretStraddlingTheBodyExcerptCutIsStillMasked) {
+  // A 200 that is not JSON, and one that is malformed JSON: both errors quote the start of the
+  // body, and the 120-byte cut must not expose a prefix of a secret the server echoed there.
+  const std::string echo = std::string(110, 'x') + kSecret + std::string(50, 'y');
+  mock_.Expect(RequestMatcher()).RespondStatus(200, echo, {{"Content-Type", "text/html"}});
+  mock_.Expect(RequestMatcher()).RespondStatus(200, echo, {{"Content-Type", "application/json"}});
+  auto client = Client();
+  for (const char* expected : {"not application/json", "malformed HTTP 200 body"}) {
+    auto bars = Fetch(*client);
+    ASSERT_FALSE(bars.ok());
+    const std::string message(bars.status().message());
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_NE(message.find("xxx****9876"), std::string::npos) << message;
+    EXPECT_EQ(message.find(std::string(kSecret).substr(0, 8)), std::string::npos) << message;
+  }
+}
+
 TEST_F(AlpacaClientTest, BarsOfAnotherSymbolAreRejected) {
   mock_.Expect(RequestMatcher())
       .RespondStatus(200, R"({"bars":{"MSFT":[)" + BarJson("2024-01-02T14:30:00Z") + "]}}");
