@@ -19,7 +19,8 @@ namespace marketpipe::net {
 // kTrimThresholdBytes of free heap stay mapped: every page costs the same, with no faults.
 //
 // Process-wide (mallopt): call it once at the start of a binary's main(), before threads, as
-// `marketpipe` does. Libraries never call it. FAILED_PRECONDITION if the allocator refuses.
+// `marketpipe` does. Libraries never call it. FAILED_PRECONDITION if the allocator refuses (as
+// ASan's does: it brings its own malloc).
 absl::Status RetainPageMemory();
 
 // Blocks up to this size come from the heap: twice HttpClient's default max_response_bytes.
