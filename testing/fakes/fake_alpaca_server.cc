@@ -476,7 +476,7 @@ size_t FakeAlpacaServer::AddRawPage(std::string body) {
 std::string FakeAlpacaServer::PageToken(size_t page) {
   // Base64 like Alpaca's tokens. 22 bytes (for pages below 10^6) always encode with "=="
   // padding, so a client that forgets to percent-encode the token gets a 422.
-  char raw[32];
+  char raw[48];  // room for any size_t (GCC -O2 checks the bound)
   std::snprintf(raw, sizeof raw, "marketpipe-page|%06zu", page);
   return absl::Base64Escape(raw);
 }
