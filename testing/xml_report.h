@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "marketpipe/core/xml_escape.h"
+
 namespace mptest::kit_internal {
 
 struct CaseReport {
@@ -24,9 +26,8 @@ struct CaseReport {
 // Suites appear in order of their first case; cases in the order given.
 std::string RenderXmlReport(const std::vector<CaseReport>& cases, double total_seconds);
 
-// XML-escapes `s` for text and attribute values; characters XML 1.0 cannot carry (other
-// control characters, invalid UTF-8) become U+FFFD.
-std::string XmlEscape(const std::string& s);
+// The report's escaping (marketpipe/core/xml_escape.h), shared with tools/test_timing's HTML.
+using ::marketpipe::XmlEscape;
 
 }  // namespace mptest::kit_internal
 

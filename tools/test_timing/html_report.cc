@@ -6,32 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "marketpipe/core/xml_escape.h"
 
 namespace marketpipe::test_timing {
 namespace {
-
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 bool Ran(const TestAction& a) { return !a.cached_locally && !a.cached_remotely; }
 
@@ -93,7 +71,7 @@ std::string RenderHtml(const BuildEvents& events, const Report& report, int top,
                           100 * report.efficiency, report.test_busy_ms / 1000,
                           report.test_wall_ms / 1000, report.jobs);
   }
-  absl::StrAppend(&out, "<tr><th>cache hits</th><td>", Escape(FormatCacheLine(report)),
+  absl::StrAppend(&out, "<tr><th>cache hits</th><td>", XmlEscape(FormatCacheLine(report)),
                   "</td></tr>");
   if (report.shard_overhead_ms) {
     absl::StrAppendFormat(&out, "<tr><th>shard fixed cost</th><td>%.0f ms (median)</td></tr>",
@@ -143,13 +121,13 @@ std::string RenderHtml(const BuildEvents& events, const Report& report, int top,
           &out,
           "<g><title>%s shard %d attempt %d: %d ms, %s (%s)</title>"
           "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" stroke=\"#fff\"/>",
-          Escape(a.label), a.shard, a.attempt, a.duration_ms, Escape(a.status), Escape(a.strategy),
-          x, y, w, kLaneHeight - 4, ColorOf(a));
+          XmlEscape(a.label), a.shard, a.attempt, a.duration_ms, XmlEscape(a.status),
+          XmlEscape(a.strategy), x, y, w, kLaneHeight - 4, ColorOf(a));
       // Label the bar when the name fits in it (about 6 px per character).
       const std::string name = ShortLabel(a);
       if (w > 6.0 * name.size() + 6) {
         absl::StrAppendFormat(&out, "<text x=\"%.1f\" y=\"%d\" fill=\"#fff\">%s</text>", x + 3,
-                              y + 15, Escape(name));
+                              y + 15, XmlEscape(name));
       }
       absl::StrAppend(&out, "</g>\n");
     }
@@ -185,9 +163,9 @@ std::string RenderHtml(const BuildEvents& events, const Report& report, int top,
           "<g><title>%s (%s)</title><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>"
           "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#4a78c2\"/>"
           "<text x=\"%.1f\" y=\"%d\">%.0f ms</text></g>\n",
-          Escape(c.name), Escape(c.label), bar_left - 6, i * row + 14,
-          Escape(c.name.size() > 80 ? c.name.substr(0, 77) + "..." : c.name), bar_left, i * row + 3,
-          w, row - 6, bar_left + w + 4, i * row + 14, c.millis);
+          XmlEscape(c.name), XmlEscape(c.label), bar_left - 6, i * row + 14,
+          XmlEscape(c.name.size() > 80 ? c.name.substr(0, 77) + "..." : c.name), bar_left,
+          i * row + 3, w, row - 6, bar_left + w + 4, i * row + 14, c.millis);
     }
     absl::StrAppend(&out, "</svg>\n");
   }
@@ -204,12 +182,12 @@ std::string RenderHtml(const BuildEvents& events, const Report& report, int top,
     absl::StrAppendFormat(&out,
                           "<tr><td>%s%s</td><td class=\"n\">%.0f</td><td class=\"n\">%d</td>"
                           "<td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-                          Escape(t.label), t.executed ? "" : " (cached)", t.time_ms, t.shards,
+                          XmlEscape(t.label), t.executed ? "" : " (cached)", t.time_ms, t.shards,
                           shards, t.shards > 1 ? absl::StrFormat("%.2f", t.imbalance) : "&ndash;");
   }
   absl::StrAppend(&out, "</table>\n");
   if (!comparison.empty())
-    absl::StrAppend(&out, "<h2>Shard split change</h2>\n<pre>", Escape(comparison), "</pre>\n");
+    absl::StrAppend(&out, "<h2>Shard split change</h2>\n<pre>", XmlEscape(comparison), "</pre>\n");
   absl::StrAppend(&out, "</body></html>\n");
   return out;
 }
