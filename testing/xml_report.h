@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "marketpipe/core/xml_escape.h"
+#include "marketpipe/xml/xml_escape.h"
 
 namespace mptest::kit_internal {
 
@@ -26,7 +26,7 @@ struct CaseReport {
 // Suites appear in order of their first case; cases in the order given.
 std::string RenderXmlReport(const std::vector<CaseReport>& cases, double total_seconds);
 
-// The report's escaping (marketpipe/core/xml_escape.h), shared with tools/test_timing's HTML.
+// The report's escaping (marketpipe/xml/xml_escape.h), shared with tools/test_timing's HTML.
 using ::marketpipe::XmlEscape;
 
 }  // namespace mptest::kit_internal

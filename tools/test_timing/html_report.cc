@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "marketpipe/core/xml_escape.h"
+#include "marketpipe/xml/xml_escape.h"
 
 namespace marketpipe::test_timing {
 namespace {

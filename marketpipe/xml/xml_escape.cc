@@ -1,4 +1,4 @@
-#include "marketpipe/core/xml_escape.h"
+#include "marketpipe/xml/xml_escape.h"
 
 namespace marketpipe {
 namespace {

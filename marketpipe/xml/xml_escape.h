@@ -1,5 +1,5 @@
-#ifndef MARKETPIPE_CORE_XML_ESCAPE_H_
-#define MARKETPIPE_CORE_XML_ESCAPE_H_
+#ifndef MARKETPIPE_XML_XML_ESCAPE_H_
+#define MARKETPIPE_XML_XML_ESCAPE_H_
 
 #include <string>
 #include <string_view>
@@ -12,4 +12,4 @@ std::string XmlEscape(std::string_view s);
 
 }  // namespace marketpipe
 
-#endif  // MARKETPIPE_CORE_XML_ESCAPE_H_
+#endif  // MARKETPIPE_XML_XML_ESCAPE_H_
