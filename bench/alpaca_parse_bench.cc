@@ -12,6 +12,9 @@
 //                       over): the parser must copy the body first
 //   BM_ParseBarsPage/reused_body
 //                       the reference: the same buffer every page (no fresh memory at all)
+//   BM_ParseBarsPage/general_path/fresh_body
+//                       fresh_body with the fast path for Alpaca's exact bar shape off: every bar
+//                       through the general On-Demand field loop (the parser before that path)
 //   BM_OnDemandWalk     simdjson walking every field, converting nothing (the parser's floor)
 //   BM_BoostJsonDom     Boost.JSON parse of the same page + field extraction (the alternative
 //                       we measured against before choosing simdjson)
@@ -92,7 +95,8 @@ enum BodyKind { kFreshPadded, kFreshExact, kReused };
 // A page body as the transport hands it over: a new string per page (each page is a new
 // response), filled outside the timed region as the network read fills it. The parsed page is
 // dropped inside it, as the fetch drops each page after handing its bars on.
-void BM_ParseBarsPage(benchmark::State& state, BodyKind kind, bool retain_page_memory) {
+void BM_ParseBarsPage(benchmark::State& state, BodyKind kind, bool retain_page_memory,
+                      bool fast_bar_path = true) {
   // mallopt cannot be undone: the glibc_default cases are registered (and so run) first.
   if (retain_page_memory && !marketpipe::net::RetainPageMemory().ok()) {
     state.SkipWithError("RetainPageMemory failed");
@@ -117,7 +121,7 @@ void BM_ParseBarsPage(benchmark::State& state, BodyKind kind, bool retain_page_m
     const long faults_before = MinorFaults();
     state.ResumeTiming();
     {
-      auto parsed = marketpipe::alpaca::ParseBarsPage(body, "page 1");
+      auto parsed = marketpipe::alpaca::internal::ParseBarsPage(body, "page 1", fast_bar_path);
       if (!parsed.ok() || parsed->bars.size() != kBars) {
         state.SkipWithError("parse failed");
         break;
@@ -139,6 +143,7 @@ BENCHMARK_CAPTURE(BM_ParseBarsPage, glibc_default / fresh_exact_body, kFreshExac
 BENCHMARK_CAPTURE(BM_ParseBarsPage, fresh_body, kFreshPadded, true);
 BENCHMARK_CAPTURE(BM_ParseBarsPage, fresh_exact_body, kFreshExact, true);
 BENCHMARK_CAPTURE(BM_ParseBarsPage, reused_body, kReused, true);
+BENCHMARK_CAPTURE(BM_ParseBarsPage, general_path / fresh_body, kFreshPadded, true, false);
 
 // simdjson On-Demand walking every field and touching its raw token, converting nothing: the
 // floor for any parser built on On-Demand.

@@ -33,6 +33,14 @@ absl::StatusOr<BarsPage> ParseBarsPage(std::string_view body, std::string_view p
 // and size are unchanged). The hot path for HTTP response bodies the caller owns.
 absl::StatusOr<BarsPage> ParseBarsPage(std::string* body, std::string_view page);
 
+namespace internal {
+// The in-place parse with the fast path for Alpaca's exact bar shape on or off (off: every bar
+// goes through the general field loop). For the tests, the fuzzer and the benchmark, which hold
+// the two to the same result.
+absl::StatusOr<BarsPage> ParseBarsPage(std::string* body, std::string_view page,
+                                       bool fast_bar_path);
+}  // namespace internal
+
 }  // namespace marketpipe::alpaca
 
 #endif  // MARKETPIPE_PROVIDERS_ALPACA_BARS_PARSER_H_

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "marketpipe/core/time_format.h"
 
@@ -180,6 +181,177 @@ TEST(BarsParserTest, MoreThanFourDecimalsRoundHalfUp) {
   auto page = ParseBarsPage(WithBar(bar), "page 1");
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->bars[0].open.units(), 10001);
+}
+
+// The parser has a fast path for Alpaca's exact bar shape and falls back to the general field
+// loop on anything else. Parses `body` both ways; they must agree on the bars, the token and
+// any error.
+absl::StatusOr<BarsPage> ParseBothWays(const std::string& body) {
+  std::string fast_body = body, general_body = body;
+  auto fast = internal::ParseBarsPage(&fast_body, "page 3", /*fast_bar_path=*/true);
+  auto general = internal::ParseBarsPage(&general_body, "page 3", /*fast_bar_path=*/false);
+  EXPECT_EQ(fast.ok(), general.ok())
+      << body << "\nfast: " << fast.status() << "\ngeneral: " << general.status();
+  if (fast.ok() && general.ok()) {
+    EXPECT_EQ(fast->bars, general->bars) << body;
+    EXPECT_EQ(fast->next_page_token, general->next_page_token) << body;
+  } else {
+    EXPECT_EQ(fast.status(), general.status()) << body;
+  }
+  return fast;
+}
+
+void ExpectPathsAgree(const std::string& body) { static_cast<void>(ParseBothWays(body)); }
+
+Bar ExpectedBar() {
+  auto page = ParseBothWays(WithBar(kBar));
+  EXPECT_TRUE(page.ok() && page->bars.size() == 1) << page.status();
+  return page.ok() && page->bars.size() == 1 ? page->bars[0] : Bar{};
+}
+
+TEST(BarsParserFastPathTest, AnotherKeyOrderGivesTheSameBar) {
+  for (const char* bar :
+       {R"({"vw":187.1022,"n":1523,"v":120345,"c":187.0001,"l":186.9,"h":187.235,"o":187.15,)"
+        R"("t":"2024-01-02T14:30:00Z"})",
+        R"({"t":"2024-01-02T14:30:00Z","h":187.235,"o":187.15,"l":186.9,"c":187.0001,)"
+        R"("v":120345,"n":1523,"vw":187.1022})"}) {
+    auto page = ParseBothWays(WithBar(bar));
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_EQ(page->bars.size(), 1u);
+    EXPECT_EQ(page->bars[0], ExpectedBar()) << bar;
+    EXPECT_EQ(page->bars[0].open.units(), 1871500) << bar;
+  }
+}
+
+TEST(BarsParserFastPathTest, WhitespaceAnywhereGivesTheSameBar) {
+  auto page = ParseBothWays(
+      "{\"bars\": {\"AAPL\": [ {\n  \"t\" : \"2024-01-02T14:30:00Z\",\t\"o\":187.15 ,\"h\":187.235,"
+      "\"l\":186.9,\"c\":187.0001,\"v\":120345\r\n,\"n\": 1523,\"vw\":187.1022 } ] }}");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->bars.size(), 1u);
+  EXPECT_EQ(page->bars[0], ExpectedBar());
+}
+
+TEST(BarsParserFastPathTest, ExtraKeysAreIgnoredAndALaterDuplicateWins) {
+  for (const std::string bar :
+       {R"({"t":"2024-01-02T14:30:00Z","o":187.15,"h":187.235,"l":186.9,"c":187.0001,)"
+        R"("v":120345,"n":1523,"vw":187.1022,"x":1})",
+        R"({"t":"2024-01-02T14:30:00Z","o":187.15,"h":187.235,"x":[1,{"o":2}],"l":186.9,)"
+        R"("c":187.0001,"v":120345,"n":1523,"vw":187.1022})",
+        R"({"t":"2024-01-02T14:30:00Z","o":187.15,"h":187.235,"l":186.9,"c":187.0001,)"
+        R"("v":120345,"n":1523,"vw":187.1022,"S":"MSFT"})"}) {
+    auto page = ParseBothWays(WithBar(bar));
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_EQ(page->bars.size(), 1u);
+    EXPECT_EQ(page->bars[0], ExpectedBar()) << bar;
+  }
+  auto page = ParseBothWays(WithBar(std::string(kBar, sizeof kBar - 2) + R"(,"o":2})"));
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->bars[0].open.units(), 20000);
+}
+
+TEST(BarsParserFastPathTest, KeysThatArePrefixesOfOthersAreNotMistaken) {
+  const std::pair<std::string, std::string> cases[] = {
+      {R"("vw":187.1022)", R"("vwap":187.1022)"},  // vw's place, a longer key
+      {R"("v":120345)", R"("vw":120345)"},         // v's place, vw (a later duplicate wins)
+      {R"("t":)", R"("ts":)"},
+      {R"("n":1523)", R"("nn":1523)"},
+  };
+  const char* expected[] = {"vw", "v", "t", "n"};
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    std::string bar = kBar;
+    bar.replace(bar.find(cases[i].first), cases[i].first.size(), cases[i].second);
+    auto page = ParseBothWays(WithBar(bar));
+    ASSERT_FALSE(page.ok()) << bar;
+    EXPECT_EQ(page.status().message(),
+              std::string(R"(page 3: bars["AAPL"][0].)") + expected[i] + ": missing");
+  }
+}
+
+TEST(BarsParserFastPathTest, EscapedKeysAreUnknownKeys) {
+  for (const auto& [key, name] : {std::pair<std::string, std::string>{R"("\u0074")", "t"},
+                                  {R"("\u006f")", "o"},
+                                  {R"("v\u0077")", "vw"}}) {
+    std::string bar = kBar;
+    bar.replace(bar.find("\"" + name + "\":"), name.size() + 2, key);
+    auto page = ParseBothWays(WithBar(bar));
+    ASSERT_FALSE(page.ok()) << bar;
+    EXPECT_EQ(page.status().message(), R"(page 3: bars["AAPL"][0].)" + name + ": missing");
+  }
+}
+
+TEST(BarsParserFastPathTest, EveryNumberRuleHoldsOnBothPaths) {
+  const std::pair<const char*, int64_t> prices[] = {
+      {"0", 0},
+      {"-0", 0},
+      {"0.5", 5000},
+      {"-186.9", -1869000},
+      {"1.00005", 10001},
+      {"-1.00005", -10001},
+      {"1.000049999", 10000},
+      {"9.99995", 100000},
+      {"99999999999999", 999999999999990000},
+      {"1.5e2", 1500000},
+      {"15E-1", 15000},
+      {"0.0001", 1},
+  };
+  for (const auto& [text, units] : prices) {
+    std::string bar = kBar;
+    bar.replace(bar.find("187.15"), 6, text);
+    auto page = ParseBothWays(WithBar(bar));
+    ASSERT_TRUE(page.ok()) << text << ": " << page.status();
+    EXPECT_EQ(page->bars[0].open.units(), units) << text;
+  }
+  const std::pair<const char*, int64_t> counts[] = {
+      {"0", 0},
+      {"999999999999999999", 999999999999999999},
+      {"1234567890123456789", 1234567890123456789},
+      {"-5", -5},
+  };
+  for (const auto& [text, n] : counts) {
+    std::string bar = kBar;
+    bar.replace(bar.find("120345"), 6, text);
+    auto page = ParseBothWays(WithBar(bar));
+    ASSERT_TRUE(page.ok()) << text << ": " << page.status();
+    EXPECT_EQ(page->bars[0].volume, n) << text;
+  }
+  for (const char* bad : {"01", "1.", ".5", "-", "1.5.5", "+1", "0x10", "1e", "NaN"}) {
+    std::string bar = kBar;
+    bar.replace(bar.find("187.15"), 6, bad);
+    auto page = ParseBothWays(WithBar(bar));
+    EXPECT_FALSE(page.ok()) << bad;
+  }
+}
+
+TEST(BarsParserFastPathTest, OtherTimestampFormsTakeTheGeneralPath) {
+  for (const char* t :
+       {"2024-01-02T14:30:00.000Z", "2024-01-02T09:30:00-05:00", "2024-01-02T14:30:00+00:00"}) {
+    std::string bar = kBar;
+    bar.replace(bar.find("2024-01-02T14:30:00Z"), 20, t);
+    auto page = ParseBothWays(WithBar(bar));
+    ASSERT_TRUE(page.ok()) << t << ": " << page.status();
+    EXPECT_EQ(page->bars[0], ExpectedBar()) << t;
+  }
+}
+
+TEST(BarsParserFastPathTest, AgreesWithTheGeneralPathOnEveryOneByteChangeAndCut) {
+  const std::string body = R"({"bars":{"AAPL":[)" + std::string(kBar) + "," + kBar +
+                           R"(],"BRK.B":[)" + kBar + R"(]},"next_page_token":"x"})";
+  ASSERT_TRUE(ParseBothWays(body).ok());
+  const std::string bytes = std::string(" \t\"\\-+.059eE,:}{[]xtvS") + '\0';
+  for (size_t i = 0; i < body.size(); ++i) {
+    SCOPED_TRACE(i);
+    for (char c : bytes) {
+      std::string changed = body;
+      changed[i] = c;
+      ExpectPathsAgree(changed);
+      std::string inserted = body;
+      inserted.insert(i, 1, c);
+      ExpectPathsAgree(inserted);
+    }
+    ExpectPathsAgree(body.substr(0, i));
+    ExpectPathsAgree(std::string(body).erase(i, 1));
+  }
 }
 
 }  // namespace
