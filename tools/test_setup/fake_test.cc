@@ -1,0 +1,85 @@
+// Stands in for a test binary under tools/test_setup/test-setup.sh (test_setup_test):
+//   fake_test exit N          prints a line to stdout and one to stderr, exits N
+//   fake_test env NAME...     prints NAME=value (or NAME unset) for each, then "cwd=<dir>"
+//   fake_test outputs         leaves undeclared outputs and annotation parts, exits 0
+//   fake_test wait-for-term   starts a child; both print "ready" and exit 0 on SIGTERM
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+void Write(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+volatile sig_atomic_t got_term = 0;
+void OnTerm(int) { got_term = 1; }
+
+// Waits for SIGTERM without polling: sigsuspend with SIGTERM unblocked only there.
+void AwaitTerm(const char* who) {
+  std::printf("%s ready\n", who);
+  std::fflush(stdout);
+  sigset_t blocked, waiting;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGTERM);
+  sigprocmask(SIG_BLOCK, &blocked, &waiting);
+  sigdelset(&waiting, SIGTERM);
+  while (!got_term) sigsuspend(&waiting);
+  std::printf("%s got SIGTERM\n", who);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "exit" && argc == 3) {
+    std::printf("to stdout\n");
+    std::fflush(stdout);
+    std::fprintf(stderr, "to stderr\n");
+    return std::atoi(argv[2]);
+  }
+  if (mode == "env") {
+    for (int i = 2; i < argc; ++i) {
+      const char* value = std::getenv(argv[i]);
+      std::printf("%s%s%s\n", argv[i], value ? "=" : " unset", value ? value : "");
+    }
+    std::printf("cwd=%s\n", std::filesystem::current_path().c_str());
+    return 0;
+  }
+  if (mode == "outputs") {
+    const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+    const char* annotations = std::getenv("TEST_UNDECLARED_OUTPUTS_ANNOTATIONS_DIR");
+    if (!outputs || !annotations) return 2;
+    Write(std::filesystem::path(outputs) / "a.txt", "hello");
+    Write(std::filesystem::path(outputs) / "sub" / "b.txt", "0123456789");
+    Write(std::filesystem::path(annotations) / "x.part", "one\n");
+    Write(std::filesystem::path(annotations) / "y.part", "two\n");
+    return 0;
+  }
+  if (mode == "wait-for-term") {
+    struct sigaction action = {};
+    action.sa_handler = OnTerm;
+    sigaction(SIGTERM, &action, nullptr);
+    const pid_t child = fork();  // single-threaded here: fork is safe
+    if (child == 0) {
+      AwaitTerm("grandchild");
+      _exit(0);
+    }
+    int status = 0;
+    AwaitTerm("child");
+    waitpid(child, &status, 0);
+    return 0;
+  }
+  std::fprintf(stderr, "usage: fake_test exit N | env NAME... | outputs | wait-for-term\n");
+  return 2;
+}
