@@ -334,6 +334,25 @@ TEST(BarsParserFastPathTest, OtherTimestampFormsTakeTheGeneralPath) {
   }
 }
 
+TEST(BarsParserFastPathTest, EachBarGetsItsOwnDateWhenTheDateChanges) {
+  const char* times[] = {"2024-01-02T14:30:00Z", "2024-01-03T14:30:00Z", "2024-02-03T14:30:00Z",
+                         "2025-02-03T14:30:00Z", "2024-01-02T20:59:00Z"};
+  std::string body = R"({"bars":{"AAPL":[)";
+  for (const char* t : times) {
+    std::string bar = kBar;
+    bar.replace(bar.find("2024-01-02T14:30:00Z"), 20, t);
+    body += bar + ",";
+  }
+  body.back() = ']';
+  body += "}}";
+  auto page = ParseBothWays(body);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->bars.size(), std::size(times));
+  for (size_t i = 0; i < std::size(times); ++i) {
+    EXPECT_EQ(page->bars[i].ts_ns, *ParseRfc3339(times[i])) << times[i];
+  }
+}
+
 TEST(BarsParserFastPathTest, AgreesWithTheGeneralPathOnEveryOneByteChangeAndCut) {
   const std::string body = R"({"bars":{"AAPL":[)" + std::string(kBar) + "," + kBar +
                            R"(],"BRK.B":[)" + kBar + R"(]},"next_page_token":"x"})";
