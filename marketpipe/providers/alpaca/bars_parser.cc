@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cctype>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -157,12 +158,13 @@ struct LastDate {
 // one past its '}', or nullptr for anything else (whitespace, another key order, another or an
 // escaped key, an exponent, a negative count, another time format, ...): the general field loop
 // then parses the bar. Both give the same Bar for every bar this accepts (bars_page_fuzzer
-// checks). Hand-written for speed, measured with alpaca_parse_bench (-c opt, same run, load 1.1):
-// fresh_body 7.6 M bars/s with it vs 3.6 M with every bar through the field loop
-// (general_path/fresh_body); the target is 5 M. The loop stalls on simdjson's iterator copies.
+// checks). Hand-written for speed, measured with alpaca_parse_bench (-c opt, quiet machine, one
+// run, load 0.5-1.1): fresh_body 7.2 M bars/s with it vs 3.3 M with every bar through the field
+// loop (general_path/fresh_body), which stalls on copies of simdjson's iterator; target 5 M.
 const char* ScanAlpacaBar(const char* p, const char* end, LastDate* date, Bar* bar) {
   auto expect = [&](std::string_view text) {
-    if (static_cast<size_t>(end - p) < text.size() || std::memcmp(p, text.data(), text.size())) {
+    if (end - p < static_cast<ptrdiff_t>(text.size()) ||
+        std::memcmp(p, text.data(), text.size()) != 0) {
       return false;
     }
     p += text.size();
