@@ -11,7 +11,8 @@
 # change in machine load hits them alike; each figure is the median over the rounds. Besides wall
 # time it prints CPU time per action (the Bazel server's own and that of the processes it ran),
 # which a loaded machine inflates far less than wall time. Every variant runs on top of .bazelrc;
-# without variants on the command line it compares the sandbox strategies for TestRunner.
+# without variants on the command line it compares our test-setup.sh with Bazel's and the sandbox
+# strategies for TestRunner.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,9 +32,13 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if ((${#variants[@]} == 0)); then
-  names=(".bazelrc (linux-sandbox)" "processwrapper-sandbox" "no sandbox (local)")
+  # Bazel's own test-setup.sh: @bazel_tools back to Bazel's files (tools/test_setup).
+  stock="--override_repository=bazel_tools=$(./bazelw info install_base 2>/dev/null)/embedded_tools"
+  names=(".bazelrc (linux-sandbox)" "Bazel's own test-setup.sh" "processwrapper-sandbox"
+    "no sandbox (local)")
   variants=(
     ""
+    "$stock"
     "--strategy=TestRunner=processwrapper-sandbox"
     "--strategy=TestRunner=local"
   )

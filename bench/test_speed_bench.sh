@@ -93,9 +93,9 @@ noop_s=$(for _ in $(seq "$reps"); do timed_test; done | median)
 
 echo
 echo "bazel flags: ${flags[*]}   (median of $reps runs; last run: $actions)"
-printf '%-44s %8.2f s\n' "by hand, sequential (${#targets[@]} binaries)" "$seq_s"
-printf '%-44s %8.2f s\n' "bazel test, 1 test job" "$one_s"
-printf '%-44s %8.2f s\n' "bazel test, 2 test jobs" "$two_s"
+printf '%-44s %8.2f s   (%s)\n' "by hand, sequential (${#targets[@]} binaries)" "$seq_s" "${seq_runs[*]}"
+printf '%-44s %8.2f s   (%s)\n' "bazel test, 1 test job" "$one_s" "${one[*]}"
+printf '%-44s %8.2f s   (%s)\n' "bazel test, 2 test jobs" "$two_s" "${two[*]}"
 printf '%-44s %8.2f s\n' "bazel test, no-op (all cached)" "$noop_s"
 printf '%-44s %8.2fx\n' "2 jobs vs 1 job (wall)" "$(calc "$one_s / $two_s")"
 printf '%-44s %8.2fx\n' "2 jobs vs 1 job (wall - no-op)" "$(calc "($one_s - $noop_s) / ($two_s - $noop_s)")"

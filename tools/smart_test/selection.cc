@@ -26,6 +26,9 @@ std::string WhyEverything(const std::string& file, const IsPackage& is_package) 
   if (file == ".bazelrc" || file == ".bazelversion") return "Bazel's configuration";
   if (StartsWith(file, "third_party/")) return "a third-party overlay or toolchain";
   if (StartsWith(file, "testing/")) return "the test kit (every test links it)";
+  if (StartsWith(file, "tools/test_setup/") || file == "bazelw") {
+    return "the script around every test action (tools/test_setup, installed by ./bazelw)";
+  }
   if (EndsWith(file, ".bzl")) return "a Starlark macro or rule";
   if ((base == "BUILD" || base == "BUILD.bazel") && !is_package(DirName(file))) {
     return "a package was deleted";

@@ -44,9 +44,10 @@ TEST(PlanForChangesTest, PackagesAreSortedAndUnique) {
 }
 
 TEST(PlanForChangesTest, EachGlobalInputFallsBackToEverythingAndSaysWhy) {
-  for (const char* file : {"WORKSPACE", ".bazelrc", ".bazelversion", "third_party/boost.BUILD",
-                           "testing/async_test.cc", "testing/timing/manifest.tsv",
-                           "tools/lint/rules.bzl", "marketpipe/core/defs.bzl"}) {
+  for (const char* file :
+       {"WORKSPACE", ".bazelrc", ".bazelversion", "third_party/boost.BUILD",
+        "testing/async_test.cc", "testing/timing/manifest.tsv", "tools/lint/rules.bzl",
+        "marketpipe/core/defs.bzl", "tools/test_setup/test-setup.sh", "bazelw"}) {
     Plan plan = PlanForChanges({"marketpipe/core/price.cc", file}, Tree());
     EXPECT_TRUE(plan.everything) << file;
     EXPECT_THAT(plan.packages, IsEmpty()) << file;

@@ -2,7 +2,8 @@
 //   fake_test exit N          prints a line to stdout and one to stderr, exits N
 //   fake_test env NAME...     prints NAME=value (or NAME unset) for each, then "cwd=<dir>"
 //   fake_test outputs         leaves undeclared outputs and annotation parts, exits 0
-//   fake_test wait-for-term   starts a child; both print "ready" and exit 0 on SIGTERM
+//   fake_test wait-for-term   starts a child; both print "ready", and on SIGTERM say so and die
+//                             of it
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,16 @@ void AwaitTerm(const char* who) {
   while (!got_term) sigsuspend(&waiting);
   std::printf("%s got SIGTERM\n", who);
   std::fflush(stdout);
+}
+
+// Dies of the signal, as a test without a handler would.
+void DieOfTerm() {
+  signal(SIGTERM, SIG_DFL);
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_UNBLOCK, &term, nullptr);
+  raise(SIGTERM);
 }
 
 }  // namespace
@@ -73,12 +84,14 @@ int main(int argc, char** argv) {
     const pid_t child = fork();  // single-threaded here: fork is safe
     if (child == 0) {
       AwaitTerm("grandchild");
-      _exit(0);
+      DieOfTerm();
+      _exit(1);
     }
     int status = 0;
     AwaitTerm("child");
     waitpid(child, &status, 0);
-    return 0;
+    DieOfTerm();
+    return 1;
   }
   std::fprintf(stderr, "usage: fake_test exit N | env NAME... | outputs | wait-for-term\n");
   return 2;

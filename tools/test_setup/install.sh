@@ -41,6 +41,7 @@ key="$(printf '%s\n%s\n' "$ours_sha256" "$tools" | sha256sum | cut -c1-16)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/marketpipe/bazel_tools"
 copy="$cache/$key"
 if [[ -f "$rc" && -f "$copy/tools/test/test-setup.sh" ]] && grep -qx "# key $key" "$rc"; then
+  touch "$rc" # up to date: newer than the script again, so ./bazelw skips this
   exit 0
 fi
 

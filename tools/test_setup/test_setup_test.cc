@@ -232,7 +232,7 @@ TEST_F(TestSetupTest, PassesATimeoutsSigtermToTheTestAndItsChildren) {
   EXPECT_THAT(output, HasSubstr("-- Test timed out at "));
   EXPECT_THAT(output, HasSubstr("\nchild got SIGTERM\n"));
   EXPECT_THAT(output, HasSubstr("\ngrandchild got SIGTERM\n"));
-  // Bazel's script reports the signal as the exit status: 128 + SIGTERM.
+  // The test died of the signal; the script reports it as its exit status: 128 + SIGTERM.
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
   EXPECT_THAT(output, Not(HasSubstr("Terminated")));
 }

@@ -73,6 +73,7 @@ Report Analyze(const BuildEvents& events,
       if (auto it = cases_by_action.find(KeyOf(*a)); it != cases_by_action.end()) {
         for (const CaseResult& c : it->second) {
           case_ms += c.millis;
+          t.max_case_ms = std::max(t.max_case_ms, c.millis);
           r.cases.push_back({label, c.name, c.millis});
         }
         if (executed) overheads.push_back(a->duration_ms - case_ms);

@@ -261,20 +261,29 @@ TEST_F(AnalyzeTest, ImbalanceChangeListsTargetsShardedInEitherRun) {
 }
 
 TEST(ShardCountForTest, ShardsOnlyWhenEachShardCarriesEnoughWork) {
-  // Fixed cost 100 ms, each shard must carry 4x that.
-  EXPECT_EQ(ShardCountFor(0, 100, 4, 2), 1);
-  EXPECT_EQ(ShardCountFor(799, 100, 4, 2), 1);
-  EXPECT_EQ(ShardCountFor(800, 100, 4, 2), 2);
-  EXPECT_EQ(ShardCountFor(5000, 100, 4, 2), 2);  // capped
-  EXPECT_EQ(ShardCountFor(5000, 100, 4, 8), 8);
-  EXPECT_EQ(ShardCountFor(5000, 0, 4, 8), 8);  // a zero cost counts as 1 ms
+  // Fixed cost 100 ms, each shard must carry 4x that; cases of at most 10 ms.
+  EXPECT_EQ(ShardCountFor(0, 0, 100, 4, 2), 1);
+  EXPECT_EQ(ShardCountFor(799, 10, 100, 4, 2), 1);
+  EXPECT_EQ(ShardCountFor(800, 10, 100, 4, 2), 2);
+  EXPECT_EQ(ShardCountFor(5000, 10, 100, 4, 2), 2);  // capped
+  EXPECT_EQ(ShardCountFor(5000, 10, 100, 4, 8), 8);
+  EXPECT_EQ(ShardCountFor(5000, 10, 0, 4, 8), 8);  // a zero cost counts as 1 ms
+}
+
+TEST(ShardCountForTest, NeverMoreShardsThanTheLongestCaseLeavesWorkFor) {
+  // One case is most of the target: a second shard would carry only the fixed cost.
+  EXPECT_EQ(ShardCountFor(633, 623, 10, 4, 4), 1);
+  EXPECT_EQ(ShardCountFor(1710, 628, 10, 4, 4), 2);  // 628 + 628 + 454: 2 shards of >= 628
+  EXPECT_EQ(ShardCountFor(1256, 628, 10, 4, 4), 2);
+  EXPECT_EQ(ShardCountFor(1255, 628, 10, 4, 4), 1);
 }
 
 TEST_F(AnalyzeTest, ShardCountsBzlListsEveryTargetSorted) {
+  cases_[{"//c:t", 1, 1, 1}] = {{"C.One", 1000}, {"C.Two", 1000}, {"C.Three", 1000}};
   const std::string bzl = ShardCountsBzl(Analyze(events_, cases_, 0), 100, 4, 2, "from a test");
   EXPECT_THAT(bzl, HasSubstr("SHARD_COUNTS = {\n"
                              "    \"//a:t\": 1,  # 650 ms of cases\n"
-                             "    \"//b:t\": 2,  # 900 ms of cases\n"
+                             "    \"//b:t\": 1,  # 900 ms of cases\n"  // one case: not split
                              "    \"//c:t\": 2,  # 3000 ms of cases\n"
                              "}\n"));
 }
