@@ -24,7 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 std::string Runfile(const std::string& path) {
   return std::string(std::getenv("TEST_SRCDIR")) + "/" + std::getenv("TEST_WORKSPACE") + "/" + path;
@@ -234,7 +233,6 @@ TEST_F(TestSetupTest, PassesATimeoutsSigtermToTheTestAndItsChildren) {
   EXPECT_THAT(output, HasSubstr("\ngrandchild got SIGTERM\n"));
   // The test died of the signal; the script reports it as its exit status: 128 + SIGTERM.
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
-  EXPECT_THAT(output, Not(HasSubstr("Terminated")));
 }
 
 }  // namespace

@@ -37,8 +37,8 @@ struct Options {
   std::string manifest_out = "testing/timing/manifest.tsv";
   std::string shard_counts_out = "testing/timing/shard_counts.bzl";
   double shard_cost_ms = 0;  // 0: the median measured in this run
-  double min_work_per_shard = 2;
-  int max_shards = 2;
+  double min_work_per_shard = 4;
+  int max_shards = 3;
   int jobs = 0;
   int top = 10;
 };
