@@ -2,6 +2,7 @@
 //   fake_test exit N          prints a line to stdout and one to stderr, exits N
 //   fake_test env NAME...     prints NAME=value (or NAME unset) for each, then "cwd=<dir>"
 //   fake_test outputs         leaves undeclared outputs and annotation parts, exits 0
+//   fake_test dotfile         leaves one undeclared output, a dotfile, exits 0
 //   fake_test wait-for-term   starts a child; both print "ready", and on SIGTERM say so and die
 //                             of it
 #include <signal.h>
@@ -77,6 +78,12 @@ int main(int argc, char** argv) {
     Write(std::filesystem::path(annotations) / "y.part", "two\n");
     return 0;
   }
+  if (mode == "dotfile") {
+    const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+    if (!outputs) return 2;
+    Write(std::filesystem::path(outputs) / ".hidden", "abc");
+    return 0;
+  }
   if (mode == "wait-for-term") {
     struct sigaction action = {};
     action.sa_handler = OnTerm;
@@ -93,6 +100,7 @@ int main(int argc, char** argv) {
     DieOfTerm();
     return 1;
   }
-  std::fprintf(stderr, "usage: fake_test exit N | env NAME... | outputs | wait-for-term\n");
+  std::fprintf(stderr,
+               "usage: fake_test exit N | env NAME... | outputs | dotfile | wait-for-term\n");
   return 2;
 }

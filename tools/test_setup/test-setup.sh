@@ -4,8 +4,9 @@
 # other line is Bazel's. Every test action runs this script, and on a 2-core machine its
 # subprocesses (ps twice, whoami, sed, date, dirname, mkdir, find | sort) cost ~30 ms of CPU per
 # action, as much as many of our test binaries. Each change is marked "MarketPipe:"; the
-# behaviour is the same. ./bazelw installs it (tools/test_setup/install.sh) only over the exact
-# upstream file it was made from.
+# behaviour is the same, but for one thing: Bazel's orphan watcher turns itself off where
+# neither ps nor pgrep can run, and ours, which needs neither, always runs. ./bazelw installs it
+# (tools/test_setup/install.sh) only over the exact upstream file it was made from.
 
 # Copyright 2015 The Bazel Authors. All rights reserved.
 #
@@ -328,7 +329,7 @@ else
     trap "write_xml_output_file ${signal}; signal_children ${signal}" ${signal}
   done
 fi
-start=$EPOCHSECONDS  # MarketPipe: bash's clock instead of date
+start=${EPOCHSECONDS:-$(date +%s)}  # MarketPipe: bash 5's clock instead of date
 
 # We have a challenge here: we want to forward signals to our child processes,
 # but we also want them to send themselves signals like SIGINT. Catching signals

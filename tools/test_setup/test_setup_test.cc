@@ -2,6 +2,7 @@
 // paths in the environment) around tools/test_setup/fake_test: what Bazel's own script does
 // for a test must still happen without its forks.
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -38,6 +39,7 @@ std::string Slurp(const fs::path& path) {
 
 // Every variable test-setup.sh reads, so the outer Bazel test's own never leak in.
 const std::vector<std::string> kBazelVariables = {"TEST_TARGET",
+                                                  "TEST_BINARY",
                                                   "TEST_SRCDIR",
                                                   "TEST_TMPDIR",
                                                   "TEST_WORKSPACE",
@@ -177,6 +179,22 @@ TEST_F(TestSetupTest, SetsUserToTheAccountTheTestRunsAsUnlessBazelPassedOne) {
   EXPECT_THAT(Run({"env", "USER"}).output, HasSubstr("USER=someone_else\n"));
 }
 
+TEST_F(TestSetupTest, FindsTheUserWithoutWhoami) {
+  // Nothing on PATH but sleep (the orphan watcher's): the name must come from /etc/passwd.
+  const fs::path bin = root_ / "bin";
+  fs::create_directories(bin);
+  fs::create_symlink("/bin/sleep", bin / "sleep");
+  for (const char* dir : {"out/_tmp", "out/xml", "out/test.outputs", "out/test.outputs_manifest"}) {
+    fs::create_directories(root_ / dir);
+  }
+  env_["PATH"] = bin.string();
+  const passwd* account = getpwuid(geteuid());
+  ASSERT_NE(account, nullptr);
+  const auto exit = Run({"env", "USER"});
+  EXPECT_EQ(ExitCode(exit), 0) << exit.output;
+  EXPECT_THAT(exit.output, HasSubstr("USER=" + std::string(account->pw_name) + "\n"));
+}
+
 TEST_F(TestSetupTest, ZipsUndeclaredOutputsAndListsThemWithSizesAndTypes) {
   const auto exit = Run({"outputs"});
   ASSERT_EQ(ExitCode(exit), 0) << exit.output;
@@ -190,6 +208,33 @@ TEST_F(TestSetupTest, ZipsUndeclaredOutputsAndListsThemWithSizesAndTypes) {
   ASSERT_EQ(ExitCode(listing), 0) << listing.output;
   EXPECT_THAT(listing.output, HasSubstr("a.txt\n"));
   EXPECT_THAT(listing.output, HasSubstr("sub/b.txt\n"));
+}
+
+TEST_F(TestSetupTest, ZipsAnOutputThatIsOnlyADotfile) {
+  const auto exit = Run({"dotfile"});
+  ASSERT_EQ(ExitCode(exit), 0) << exit.output;
+  EXPECT_EQ(Slurp(root_ / "out/test.outputs_manifest/MANIFEST"), ".hidden\t3\ttext/plain\n");
+  mptest::kit_internal::ChildProcess unzip;
+  unzip.argv = {"/usr/bin/unzip", "-Z1", (root_ / "out/test.outputs/outputs.zip").string()};
+  unzip.capture_output = true;
+  const auto listing = mptest::kit_internal::RunChildProcess(unzip);
+  ASSERT_EQ(ExitCode(listing), 0) << listing.output;
+  EXPECT_EQ(listing.output, ".hidden\n");
+}
+
+// Without --experimental_split_xml_generation the script itself writes test.xml for a test that
+// did not. (The output it tees into that file may or may not have arrived by then, in Bazel's
+// script as in ours: not checked.)
+TEST_F(TestSetupTest, WritesTestXmlForATestThatDidNotWhenXmlIsNotSplit) {
+  env_.erase("EXPERIMENTAL_SPLIT_XML_GENERATION");
+  env_["TEST_BINARY"] = "tools/test_setup/fake_test";
+  const auto exit = Run({"exit", "3"});
+  EXPECT_EQ(ExitCode(exit), 3) << exit.output;
+  const std::string xml = Slurp(root_ / "out/xml/test.xml");
+  EXPECT_THAT(xml, HasSubstr("<testsuite name=\"tools/test_setup/fake_test\""));
+  EXPECT_THAT(xml, HasSubstr("errors=\"1\""));
+  EXPECT_THAT(xml, HasSubstr("<error message=\"exited with error code 3\"></error>"));
+  EXPECT_FALSE(fs::exists(root_ / "out/xml/test.xml.log"));
 }
 
 TEST_F(TestSetupTest, LeavesNoManifestZipOrAnnotationsWhenTheTestLeftNoOutputs) {
@@ -209,9 +254,17 @@ TEST_F(TestSetupTest, PassesATimeoutsSigtermToTheTestAndItsChildren) {
   close(fds[1]);
   ASSERT_GT(pid, 0);
   std::string output;
-  auto read_until = [&](const std::string& marker, const std::string& marker2) {
+  // Reads until `marker` arrived (true) or the output ends (false); gives up (false, `stuck`)
+  // after 20 s without a byte: a script that stopped passing SIGTERM on leaves the fake waiting.
+  bool stuck = false;
+  auto read_until = [&](const std::string& marker) {
     char buf[512];
-    while (output.find(marker) == std::string::npos || output.find(marker2) == std::string::npos) {
+    while (marker.empty() || output.find(marker) == std::string::npos) {
+      pollfd readable = {fds[0], POLLIN, 0};
+      if (poll(&readable, 1, 20'000) == 0) {
+        stuck = true;
+        return false;
+      }
       const ssize_t n = read(fds[0], buf, sizeof buf);
       if (n > 0) {
         output.append(buf, static_cast<size_t>(n));
@@ -221,13 +274,15 @@ TEST_F(TestSetupTest, PassesATimeoutsSigtermToTheTestAndItsChildren) {
     }
     return true;
   };
-  const bool ready = read_until("child ready", "grandchild ready");
+  const bool ready = read_until("child ready") && read_until("grandchild ready");
   if (ready) kill(pid, SIGTERM);
-  read_until("\x04", "\x04");  // to end of output
+  read_until("");                 // to the end of the output
+  if (stuck) kill(pid, SIGKILL);  // its orphan watcher then ends the fake's group
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(ready) << output;
+  ASSERT_FALSE(stuck) << "no output for 20 s after SIGTERM: " << output;
   EXPECT_THAT(output, HasSubstr("-- Test timed out at "));
   EXPECT_THAT(output, HasSubstr("\nchild got SIGTERM\n"));
   EXPECT_THAT(output, HasSubstr("\ngrandchild got SIGTERM\n"));

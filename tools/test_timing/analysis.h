@@ -22,7 +22,7 @@ struct TargetTiming {
   bool executed = false;         // at least one shard ran here (not served from a cache)
   double time_ms = 0;            // executed: sum of shard action times; else: sum of case times
   double case_ms = 0;            // sum of case times (test.xml), cached or not
-  double max_case_ms = 0;        // the longest case: no shard can be shorter
+  double max_case_ms = 0;        // the longest case: the shard that runs it is at least this long
   std::vector<double> shard_ms;  // per shard, same measure as time_ms
   double imbalance = 1.0;        // max / mean of shard_ms (1.0 = perfectly balanced)
 };

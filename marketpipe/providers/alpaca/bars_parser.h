@@ -39,6 +39,9 @@ namespace internal {
 // the two to the same result.
 absl::StatusOr<BarsPage> ParseBarsPage(std::string* body, std::string_view page,
                                        bool fast_bar_path);
+// Whether the fast path takes `bar_json` (one bar object, nothing after it) whole, so a test can
+// show it is taken at all: the two paths agreeing proves nothing if the fast one never runs.
+bool FastPathTakesBar(std::string_view bar_json);
 }  // namespace internal
 
 }  // namespace marketpipe::alpaca

@@ -24,6 +24,19 @@ std::string ErrorOf(const std::string& body) {
   return page.ok() ? "" : std::string(page.status().message());
 }
 
+TEST(BarsParserTest, TheFastPathTakesAlpacasExactBarShapeAndNothingElse) {
+  EXPECT_TRUE(internal::FastPathTakesBar(kBar));
+  std::string spaced = kBar;
+  spaced.insert(spaced.find(',') + 1, " ");
+  EXPECT_FALSE(internal::FastPathTakesBar(spaced));
+  std::string reordered = kBar;  // "o" and "h" swapped
+  reordered.replace(reordered.find("\"o\":187.15,\"h\":187.235"), 22, "\"h\":187.235,\"o\":187.15");
+  EXPECT_FALSE(internal::FastPathTakesBar(reordered));
+  std::string exponent = kBar;
+  exponent.replace(exponent.find("186.9"), 5, "1.869e2");
+  EXPECT_FALSE(internal::FastPathTakesBar(exponent));
+}
+
 TEST(BarsParserTest, ParsesTheSymbolMapShapeExactly) {
   auto page = ParseBarsPage(WithBar(kBar), "page 1");
   ASSERT_TRUE(page.ok()) << page.status();
