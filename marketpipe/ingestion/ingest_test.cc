@@ -68,6 +68,16 @@ class IngestTest : public ::mptest::AsyncTest, public ::testing::WithParamInterf
     return ScriptedProvider::Expected(options.symbols, options.range, options.timeframe);
   }
 
+  // Job `id` exists and ended FAILED with `reason` in its message (not left PENDING or RUNNING).
+  void ExpectJobFailed(const std::string& id, const std::string& reason) {
+    SCOPED_TRACE("job " + id);
+    absl::StatusOr<std::optional<storage::JobRecord>> job = store_.GetJob(id);
+    ASSERT_TRUE(job.ok()) << job.status();
+    ASSERT_TRUE(job->has_value());
+    EXPECT_EQ((*job)->state, JobState::kFailed);
+    EXPECT_THAT((*job)->message, HasSubstr(reason));
+  }
+
   MemoryStore store_;
 };
 
@@ -357,10 +367,7 @@ TEST_P(IngestTest, CheckpointsUnreadableAfterStartLeaveTheJobFailedNotRunning) {
   options.job_id = "mine";
   absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
-  auto job = *store_.GetJob("mine");
-  ASSERT_TRUE(job.has_value());
-  EXPECT_EQ(job->state, JobState::kFailed);
-  EXPECT_THAT(job->message, HasSubstr("disk gone"));
+  ExpectJobFailed("mine", "disk gone");
   EXPECT_TRUE(provider.requests().empty());
 }
 
@@ -371,10 +378,7 @@ TEST_P(IngestTest, StartFailingLeavesTheJobItCreatedFailed) {
   options.job_id = "mine";
   absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
-  auto job = *store_.GetJob("mine");
-  ASSERT_TRUE(job.has_value());
-  EXPECT_EQ(job->state, JobState::kFailed);
-  EXPECT_THAT(job->message, HasSubstr("lock table broken"));
+  ExpectJobFailed("mine", "lock table broken");
 }
 
 TEST_P(IngestTest, ExceptionDuringTheRunLeavesTheJobFailedAndPropagates) {
@@ -383,10 +387,7 @@ TEST_P(IngestTest, ExceptionDuringTheRunLeavesTheJobFailedAndPropagates) {
   options.job_id = "mine";
   options.on_progress = [](const Progress&) { throw std::runtime_error("callback broke"); };
   EXPECT_THROW(Ingest(provider, store_, options), std::runtime_error);
-  auto job = *store_.GetJob("mine");
-  ASSERT_TRUE(job.has_value());
-  EXPECT_EQ(job->state, JobState::kFailed);
-  EXPECT_THAT(job->message, HasSubstr("callback broke"));
+  ExpectJobFailed("mine", "callback broke");
 }
 
 TEST_P(IngestTest, FailingTransactionFailsItsBatchAndStoresNothingOfThatPage) {
@@ -544,9 +545,7 @@ TEST_P(IngestTest, AnotherRunningJobOverTheSameSymbolsIsRefused) {
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("other"));
   EXPECT_TRUE(provider.requests().empty());
   // The job this run created is left FAILED with the reason, not PENDING; the other runs on.
-  auto mine = *store_.GetJob("mine");
-  EXPECT_EQ(mine->state, JobState::kFailed);
-  EXPECT_THAT(mine->message, HasSubstr("other"));
+  ExpectJobFailed("mine", "other");
   EXPECT_EQ((*store_.GetJob("other"))->state, JobState::kRunning);
   // Once the other job is no longer running, this one may start.
   ASSERT_TRUE(store_.SetJobState("other", JobState::kCancelled, "").ok());

@@ -120,6 +120,14 @@ int ExitCode(const mptest::kit_internal::ChildExit& exit) {
   return WIFEXITED(exit.wait_status) ? WEXITSTATUS(exit.wait_status) : -1;
 }
 
+// `unzip -Z1 ZIP`: the archive's member names, one per line.
+mptest::kit_internal::ChildExit ZipListing(const fs::path& zip) {
+  mptest::kit_internal::ChildProcess unzip;
+  unzip.argv = {"/usr/bin/unzip", "-Z1", zip.string()};
+  unzip.capture_output = true;
+  return mptest::kit_internal::RunChildProcess(unzip);
+}
+
 TEST_F(TestSetupTest, PassesTheTestsExitCodeAndBothStreamsUnderBazelsHeader) {
   for (const int code : {0, 1, 3}) {
     const auto exit = Run({"exit", std::to_string(code)});
@@ -201,10 +209,7 @@ TEST_F(TestSetupTest, ZipsUndeclaredOutputsAndListsThemWithSizesAndTypes) {
   EXPECT_EQ(Slurp(root_ / "out/test.outputs_manifest/MANIFEST"),
             "a.txt\t5\ttext/plain\nsub/b.txt\t10\ttext/plain\n");
   EXPECT_EQ(Slurp(root_ / "out/test.outputs_manifest/ANNOTATIONS"), "one\ntwo\n");
-  mptest::kit_internal::ChildProcess unzip;
-  unzip.argv = {"/usr/bin/unzip", "-Z1", (root_ / "out/test.outputs/outputs.zip").string()};
-  unzip.capture_output = true;
-  const auto listing = mptest::kit_internal::RunChildProcess(unzip);
+  const auto listing = ZipListing(root_ / "out/test.outputs/outputs.zip");
   ASSERT_EQ(ExitCode(listing), 0) << listing.output;
   EXPECT_THAT(listing.output, HasSubstr("a.txt\n"));
   EXPECT_THAT(listing.output, HasSubstr("sub/b.txt\n"));
@@ -214,10 +219,7 @@ TEST_F(TestSetupTest, ZipsAnOutputThatIsOnlyADotfile) {
   const auto exit = Run({"dotfile"});
   ASSERT_EQ(ExitCode(exit), 0) << exit.output;
   EXPECT_EQ(Slurp(root_ / "out/test.outputs_manifest/MANIFEST"), ".hidden\t3\ttext/plain\n");
-  mptest::kit_internal::ChildProcess unzip;
-  unzip.argv = {"/usr/bin/unzip", "-Z1", (root_ / "out/test.outputs/outputs.zip").string()};
-  unzip.capture_output = true;
-  const auto listing = mptest::kit_internal::RunChildProcess(unzip);
+  const auto listing = ZipListing(root_ / "out/test.outputs/outputs.zip");
   ASSERT_EQ(ExitCode(listing), 0) << listing.output;
   EXPECT_EQ(listing.output, ".hidden\n");
 }
