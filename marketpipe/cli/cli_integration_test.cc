@@ -427,6 +427,8 @@ TEST_F(HeldAlpacaJobTest, SigintWhileAPageIsInFlightExits130AndTheJobIdResumesTo
   EXPECT_EQ(server.request_count(), 2u);  // page 1 was asked for once and never answered
   const Outcome status = Run({"jobs", "status", "held", "--store", "sqlite:interrupted.db"});
   EXPECT_THAT(status.out, HasSubstr("state     CANCELLED\n"));
+  EXPECT_THAT(status.out, HasSubstr("message   cancelled (SIGINT) with 1 of 2 symbols done; "
+                                    "rerun job held to resume\n"));
   EXPECT_THAT(status.out, HasSubstr("symbols   1/2 done\n"));
   // What page 0 carried is stored, nothing of page 1.
   EXPECT_THAT(
@@ -517,6 +519,9 @@ TEST_F(HeldAlpacaJobTest, JobsCancelFromAnotherProcessStopsTheRunningIngestWhich
   EXPECT_THAT(stopped.out, HasSubstr("job c1: CANCELLED"));
   EXPECT_THAT(stopped.out, HasSubstr("cancelled by jobs cancel; resume with --job-id c1"));
   EXPECT_EQ(server.request_count(), 2u);
+  // The stopped run's final message keeps who cancelled it.
+  EXPECT_THAT(Run({"jobs", "status", "c1", "--store", "sqlite:cancelled.db"}).out,
+              HasSubstr("message   cancelled (jobs cancel) with 1 of 2 symbols done; "));
 
   const Outcome again = Run({"jobs", "cancel", "c1", "--store", "sqlite:cancelled.db"});
   EXPECT_EQ(again.exit_code, 2);
@@ -545,6 +550,8 @@ TEST_F(HeldAlpacaJobTest, JobsCancelBeforeTheFirstPageStopsTheIngestToo) {
   EXPECT_EQ(stopped.exit_code, 3) << stopped.out;
   EXPECT_THAT(stopped.out, HasSubstr("job c0: CANCELLED"));
   EXPECT_THAT(stopped.out, HasSubstr("symbols   0/2 done"));
+  EXPECT_THAT(Run({"jobs", "status", "c0", "--store", "sqlite:early.db"}).out,
+              HasSubstr("message   cancelled (jobs cancel) with 0 of 2 symbols done; "));
 }
 
 TEST_F(CliTest, ValidateExits1NamingTheIssuesThatSeparateJobsLeftAndWritesTheReport) {

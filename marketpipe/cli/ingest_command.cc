@@ -273,6 +273,11 @@ int RunIngest(const IngestFlags& flags) {
     return coordinator_ptr ? coordinator_ptr->job_id() : std::string();
   };
   bool state_shown = false;
+  // Set once this run has the job RUNNING in the store: from then on a CANCELLED state there is
+  // a `marketpipe jobs cancel` of this run, not an earlier run's (a resumed job starts out
+  // CANCELLED). No clocks are compared: another host's may be off.
+  bool job_started = false;
+  plan->options.on_started = [&](const std::string&) { job_started = true; };
   plan->options.on_progress = [&](const ingestion::Progress& p) {
     // Metrics first: once the terminal shows a figure, a scrape shows it too.
     live.Update(p);
@@ -301,33 +306,28 @@ int RunIngest(const IngestFlags& flags) {
         interrupted = true;
         reporter.Log(absl::StrCat("marketpipe: ", signal == SIGINT ? "SIGINT" : "SIGTERM",
                                   ": stopping after the pages in flight (again to quit now)"));
-        coordinator.Cancel();
+        coordinator.Cancel(signal == SIGINT ? "SIGINT" : "SIGTERM");
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
 
-  // `marketpipe jobs cancel ID` (another process) marks the job CANCELLED in the store; the run
-  // re-reads its state every kCancelPollTicks ticks and then stops like on Ctrl-C. A resumed job
-  // starts out CANCELLED, so that state counts only when it was set after this run began: after
-  // the job was seen RUNNING or reported progress, or stamped later than the run's start.
+  // `marketpipe jobs cancel ID` (another process) marks the job CANCELLED in the store; once
+  // the job started, the run re-reads its state every kCancelPollTicks ticks and then stops like
+  // on Ctrl-C.
   bool cancel_requested = false;
-  bool seen_running = false;
-  const int64_t run_started_unix_ns = time.UnixNanos();
   auto check_cancel_request = [&] {
-    if (interrupted || coordinator.job_id().empty()) return;
+    if (interrupted || !job_started) return;
     absl::StatusOr<std::optional<storage::JobRecord>> job =
         store.store->GetJob(coordinator.job_id());
     if (!job.ok() || !job->has_value()) return;
-    if ((**job).state == storage::JobState::kRunning) seen_running = true;
     if ((**job).state != storage::JobState::kCancelled) return;
-    if (!seen_running && !state_shown && (**job).updated_unix_ns < run_started_unix_ns) return;
     if (!cancel_requested) {
       reporter.Log(
           absl::StrCat("marketpipe: job ", coordinator.job_id(),
                        " was cancelled (jobs cancel): stopping after the pages in flight"));
     }
     cancel_requested = true;
-    coordinator.Cancel();  // again on later ticks: a no-op once it took
+    coordinator.Cancel("jobs cancel");  // again on later ticks: a no-op once it took
   };
   // The ticker also shows progress that throttling held back while the run stalls.
   constexpr auto kTick = std::chrono::milliseconds(100);

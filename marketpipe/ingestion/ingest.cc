@@ -134,7 +134,7 @@ class Coordinator::Impl {
       : provider_(provider), store_(store), time_(time), options_(std::move(options)) {}
 
   asio::awaitable<absl::StatusOr<IngestResult>> Run();
-  void Cancel();
+  void Cancel(std::string_view why);
   const std::string& job_id() const { return job_id_; }
 
  private:
@@ -180,6 +180,7 @@ class Coordinator::Impl {
   bool started_ = false;
   bool running_ = false;
   bool cancelled_ = false;
+  std::string cancel_reason_;  // Cancel's `why`
   asio::cancellation_signal cancel_signal_;
   // options_.write_thread: the one thread every page transaction runs on.
   std::optional<asio::thread_pool> writer_;
@@ -340,6 +341,7 @@ asio::awaitable<absl::StatusOr<IngestResult>> Coordinator::Impl::RunPrepared() {
   }
   Plan();
   running_ = true;
+  if (options_.on_started) options_.on_started(job_id_);
   if (options_.write_thread && !batches_.empty()) writer_.emplace(1);
   const size_t workers = std::min(batches_.size(), static_cast<size_t>(options_.workers));
   if (workers > 0) {
@@ -367,9 +369,10 @@ asio::awaitable<absl::StatusOr<IngestResult>> Coordinator::Impl::RunPrepared() {
   co_return Finish();
 }
 
-void Coordinator::Impl::Cancel() {
+void Coordinator::Impl::Cancel(std::string_view why) {
   if (!running_ || cancelled_) return;
   cancelled_ = true;
+  cancel_reason_ = why;
   cancel_signal_.emit(asio::cancellation_type::terminal);
 }
 
@@ -662,8 +665,9 @@ absl::StatusOr<IngestResult> Coordinator::Impl::Finish() {
   if (cancelled_) {
     result.state = JobState::kCancelled;
     message =
-        absl::StrCat("cancelled with ", progress_.symbols_done, " of ", progress_.symbols_total,
-                     " symbols done; rerun job ", job_id_, " to resume");
+        absl::StrCat("cancelled", cancel_reason_.empty() ? "" : " (", cancel_reason_,
+                     cancel_reason_.empty() ? "" : ")", " with ", progress_.symbols_done, " of ",
+                     progress_.symbols_total, " symbols done; rerun job ", job_id_, " to resume");
   } else if (result.failures.empty()) {
     result.state = JobState::kCompleted;
   } else {
@@ -722,7 +726,7 @@ Coordinator::~Coordinator() = default;
 
 asio::awaitable<absl::StatusOr<IngestResult>> Coordinator::Run() { return impl_->Run(); }
 
-void Coordinator::Cancel() { impl_->Cancel(); }
+void Coordinator::Cancel(std::string_view why) { impl_->Cancel(why); }
 
 const std::string& Coordinator::job_id() const { return impl_->job_id(); }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -73,6 +74,11 @@ struct IngestOptions {
   // Coarser timeframes to recompute after the ingest (aggregation::RecomputeTouchedBuckets over
   // the job's symbols and range), e.g. {5m, 1h, 1d} for 1m bars.
   std::vector<Timeframe> aggregate_to;
+  // Called once, on the io_context's thread, as soon as the job is RUNNING in the store (this
+  // run's StartJob succeeded) and before anything is fetched; not called when Run refuses the
+  // job. From then on a CANCELLED state in the store was set by someone else during this run
+  // (`marketpipe jobs cancel`), not left over from an earlier run.
+  std::function<void(const std::string& job_id)> on_started;
   // Called after every page's transaction and once at the end, on the io_context's thread.
   std::function<void(const Progress&)> on_progress;
   // Called with every page's validation issues (e.g. validation::ReportCsvWriter::Write).
@@ -106,7 +112,7 @@ struct IngestResult {
 //   Coordinator coordinator(provider, store, time, options);
 //   absl::StatusOr<IngestResult> result = co_await coordinator.Run();
 //   // elsewhere on the same io_context, e.g. from a signal_set handler:
-//   coordinator.Cancel();
+//   coordinator.Cancel("SIGINT");
 //
 // Run's errors (the job was not run): INVALID_ARGUMENT for broken rules or options;
 // FAILED_PRECONDITION when another RUNNING job shares a symbol, or when the job id exists
@@ -128,9 +134,10 @@ class Coordinator {
   boost::asio::awaitable<absl::StatusOr<IngestResult>> Run();
 
   // Stops the run: no new batch starts, fetches in flight are cancelled, page transactions
-  // already begun complete; the job ends CANCELLED and resumable. Call on the io_context's
-  // thread; a no-op before Run or after it ends.
-  void Cancel();
+  // already begun complete; the job ends CANCELLED and resumable. `why` (e.g. "SIGINT", "jobs
+  // cancel") goes into the job's message: "cancelled (why) with 3 of 10 symbols done; ...".
+  // Call on the io_context's thread; a no-op before Run, after it ends, or once it took.
+  void Cancel(std::string_view why = {});
 
   // The job id Run uses (given or derived); empty until Run has checked the options.
   const std::string& job_id() const;

@@ -500,7 +500,7 @@ TEST_P(IngestTest, CancelStopsAfterThePageInFlightAndTheJobResumes) {
   Coordinator* running = nullptr;
   int pages = 0;
   options.on_progress = [&](const Progress&) {
-    if (++pages == 5) running->Cancel();
+    if (++pages == 5) running->Cancel("SIGINT");
   };
   Coordinator coordinator(provider, store_, time(), options);
   running = &coordinator;
@@ -510,7 +510,9 @@ TEST_P(IngestTest, CancelStopsAfterThePageInFlightAndTheJobResumes) {
   EXPECT_TRUE(first->failures.empty());
   auto job = *store_.GetJob(first->job_id);
   EXPECT_EQ(job->state, JobState::kCancelled);
-  EXPECT_THAT(job->message, HasSubstr("resume"));
+  // The job's message says who stopped it, what was done and how to go on.
+  EXPECT_THAT(job->message, HasSubstr("cancelled (SIGINT) with "));
+  EXPECT_THAT(job->message, HasSubstr(" of 6 symbols done; rerun job " + first->job_id));
   // The five pages reported before Cancel, and at most the other worker's transaction that was
   // in flight then; nothing begins after it.
   const size_t writes = store_.writes().size();
@@ -529,6 +531,59 @@ TEST_P(IngestTest, CancelStopsAfterThePageInFlightAndTheJobResumes) {
   EXPECT_LE(sent_before + provider.bars_sent() - sent_before - 6 * 1440, 2 * 200);
 }
 
+TEST_P(IngestTest, OnStartedComesOnceWhenTheJobIsRunningBeforeAnythingIsFetched) {
+  ScriptedProvider provider(time(), {.max_symbols_per_request = 1, .page_size = 200});
+  IngestOptions options = Options(Symbols({"AAPL", "MSFT"}));
+  std::vector<std::string> started;
+  size_t requests_before_run = 0;
+  options.on_started = [&](const std::string& job_id) {
+    started.push_back(job_id);
+    // What a watcher of the store (the CLI's `jobs cancel` poll) may rely on from now on.
+    absl::StatusOr<std::optional<storage::JobRecord>> job = store_.GetJob(job_id);
+    ASSERT_TRUE(job.ok() && job->has_value());
+    EXPECT_EQ((**job).state, JobState::kRunning);
+    EXPECT_EQ(provider.requests().size(), requests_before_run);
+  };
+  int progress_before_start = 0;
+  options.on_progress = [&](const Progress&) {
+    if (started.empty()) ++progress_before_start;
+  };
+  absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->state, JobState::kCompleted);
+  EXPECT_THAT(started, ElementsAre(result->job_id));
+  EXPECT_EQ(progress_before_start, 0);
+  EXPECT_FALSE(provider.requests().empty());
+
+  // A rerun of the finished job starts it again (and finds nothing left to fetch).
+  started.clear();
+  requests_before_run = provider.requests().size();
+  result = Ingest(provider, store_, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(started, ElementsAre(result->job_id));
+  EXPECT_EQ(provider.requests().size(), requests_before_run);
+}
+
+TEST_P(IngestTest, CancelFromOnStartedFetchesNothingAndLeavesTheJobResumable) {
+  ScriptedProvider provider(time(), {.max_symbols_per_request = 1, .page_size = 200});
+  IngestOptions options = Options(Symbols({"AAPL", "MSFT"}));
+  Coordinator* running = nullptr;
+  options.on_started = [&](const std::string&) { running->Cancel("jobs cancel"); };
+  Coordinator coordinator(provider, store_, time(), options);
+  running = &coordinator;
+  absl::StatusOr<IngestResult> first = RunAsync(coordinator.Run());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->state, JobState::kCancelled);
+  EXPECT_TRUE(provider.requests().empty());
+  EXPECT_THAT((*store_.GetJob(first->job_id))->message,
+              HasSubstr("cancelled (jobs cancel) with 0 of 2 symbols done"));
+  options.on_started = nullptr;
+  absl::StatusOr<IngestResult> second = Ingest(provider, store_, options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->state, JobState::kCompleted);
+  EXPECT_EQ(store_.AllBars(Timeframe::kOneMinute), Expected(options));
+}
+
 TEST_P(IngestTest, AnotherRunningJobOverTheSameSymbolsIsRefused) {
   ScriptedProvider provider(time(), {});
   IngestOptions options = Options(Symbols({"AAPL", "MSFT"}));
@@ -540,6 +595,9 @@ TEST_P(IngestTest, AnotherRunningJobOverTheSameSymbolsIsRefused) {
   ASSERT_TRUE(store_.CreateJob(other).ok());
   ASSERT_TRUE(store_.StartJob("other").ok());
   options.job_id = "mine";
+  options.on_started = [](const std::string& id) {
+    ADD_FAILURE() << "a refused job started: " << id;
+  };
   absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("other"));
@@ -549,6 +607,7 @@ TEST_P(IngestTest, AnotherRunningJobOverTheSameSymbolsIsRefused) {
   EXPECT_EQ((*store_.GetJob("other"))->state, JobState::kRunning);
   // Once the other job is no longer running, this one may start.
   ASSERT_TRUE(store_.SetJobState("other", JobState::kCancelled, "").ok());
+  options.on_started = nullptr;
   result = Ingest(provider, store_, options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->state, JobState::kCompleted);
@@ -680,6 +739,22 @@ TEST_P(IngestTest, ShardsTogetherStoreWhatTheWholeJobStores) {
   EXPECT_NE(ids[0], ids[1]);
   EXPECT_NE(ids[1], ids[2]);
   EXPECT_EQ(store_.AllBars(Timeframe::kOneMinute), whole.AllBars(Timeframe::kOneMinute));
+}
+
+TEST_P(IngestTest, AShardOwningNoSymbolCompletesWithoutAJobAndNeverStarts) {
+  ScriptedProvider provider(time(), {});
+  IngestOptions options = Options(Symbols({"AAPL"}));
+  options.shard = {0, 2};
+  if (!SymbolsOfShard(options.symbols, options.shard).empty()) options.shard = {1, 2};
+  ASSERT_TRUE(SymbolsOfShard(options.symbols, options.shard).empty());
+  bool started = false;
+  options.on_started = [&](const std::string&) { started = true; };
+  absl::StatusOr<IngestResult> result = Ingest(provider, store_, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->state, JobState::kCompleted);
+  EXPECT_FALSE(started);
+  EXPECT_FALSE(store_.GetJob(result->job_id)->has_value());
+  EXPECT_TRUE(provider.requests().empty());
 }
 
 TEST_P(IngestTest, AggregatesTheRequestedTimeframesAfterTheIngest) {
