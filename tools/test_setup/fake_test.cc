@@ -3,8 +3,8 @@
 //   fake_test env NAME...     prints NAME=value (or NAME unset) for each, then "cwd=<dir>"
 //   fake_test outputs         leaves undeclared outputs and annotation parts, exits 0
 //   fake_test dotfile         leaves one undeclared output, a dotfile, exits 0
-//   fake_test wait-for-term   starts a child; both print "ready", and on SIGTERM say so and die
-//                             of it
+//   fake_test wait-for-term   starts a child; both print "<who> ready <pid>", and on SIGTERM say
+//                             so and die of it
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,7 +28,7 @@ void OnTerm(int) { got_term = 1; }
 
 // Waits for SIGTERM without polling: sigsuspend with SIGTERM unblocked only there.
 void AwaitTerm(const char* who) {
-  std::printf("%s ready\n", who);
+  std::printf("%s ready %d\n", who, static_cast<int>(getpid()));
   std::fflush(stdout);
   sigset_t blocked, waiting;
   sigemptyset(&blocked);

@@ -367,8 +367,13 @@ childPid=$!
 # Cleanup helper
 # MarketPipe: bash's kill -0 asks whether this shell is alive, where Bazel runs `ps -p $$` (and
 # pgrep when ps fails) twice at the start of every test; both answer the same on Linux.
+# MarketPipe: MP_TEST_SETUP_WATCH_SECONDS (a positive number) shortens the watcher's period for
+# test_setup_test; anything else keeps Bazel's 10 s (a 0 or a typo would make it spin).
+_watch=10
+[[ "${MP_TEST_SETUP_WATCH_SECONDS-}" =~ ^[0-9]*\.?[0-9]+$ && "$MP_TEST_SETUP_WATCH_SECONDS" =~ [1-9] ]] &&
+  _watch=$MP_TEST_SETUP_WATCH_SECONDS
 ( while kill -0 $$ &> /dev/null; do
-    sleep 10
+    sleep $_watch
  done
  # Parent process not found - we've been abandoned! Clean up test processes.
  kill_group SIGKILL $childPid

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -71,7 +72,8 @@ const std::vector<std::string> kBazelVariables = {"TEST_TARGET",
                                                   "PYTHON_RUNFILES",
                                                   "RUNFILES_MANIFEST_FILE",
                                                   "RUNFILES_MANIFEST_ONLY",
-                                                  "EXPERIMENTAL_SPLIT_XML_GENERATION"};
+                                                  "EXPERIMENTAL_SPLIT_XML_GENERATION",
+                                                  "MP_TEST_SETUP_WATCH_SECONDS"};
 
 class TestSetupTest : public ::testing::Test {
  protected:
@@ -290,6 +292,62 @@ TEST_F(TestSetupTest, PassesATimeoutsSigtermToTheTestAndItsChildren) {
   EXPECT_THAT(output, HasSubstr("\ngrandchild got SIGTERM\n"));
   // The test died of the signal; the script reports it as its exit status: 128 + SIGTERM.
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
+}
+
+// Whether `pid` has ended: gone, or a zombie nobody reaped yet.
+bool Ended(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const size_t paren = line.rfind(')');
+  return paren == std::string::npos || line.substr(paren + 2, 1) == "Z";
+}
+
+// Bazel's legacy process wrapper may SIGKILL the script alone, which cannot pass anything on;
+// then its orphan watcher notices within one period and SIGKILLs the test's process group.
+TEST_F(TestSetupTest, OrphanWatcherEndsTheTestAndItsChildrenWhenTheScriptIsKilled) {
+  env_["MP_TEST_SETUP_WATCH_SECONDS"] = "0.1";
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  auto child = Command({"wait-for-term"});
+  child.pass_fds = {{1, fds[1]}, {2, fds[1]}};
+  const pid_t pid = mptest::kit_internal::SpawnChildProcess(child);
+  close(fds[1]);
+  ASSERT_GT(pid, 0);
+  std::string output;
+  std::map<std::string, pid_t> pids;  // "child", "grandchild"
+  while (pids.size() < 2) {
+    pollfd readable = {fds[0], POLLIN, 0};
+    ASSERT_GT(poll(&readable, 1, 20'000), 0) << "no \"ready\" within 20 s: " << output;
+    char buf[512];
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    ASSERT_GT(n, 0) << output;
+    output.append(buf, static_cast<size_t>(n));
+    std::istringstream lines(output);
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream words(line);
+      std::string who, word;
+      pid_t p = 0;
+      if (words >> who >> word >> p && word == "ready") pids[who] = p;
+    }
+  }
+  ASSERT_EQ(pids.count("child") + pids.count("grandchild"), 2u) << output;
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  // Both were waiting for a SIGTERM that never comes: only the watcher's SIGKILL ends them.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!(Ended(pids["child"]) && Ended(pids["grandchild"])) &&
+         std::chrono::steady_clock::now() < deadline) {
+    poll(nullptr, 0, 20);
+  }
+  const bool ended = Ended(pids["child"]) && Ended(pids["grandchild"]);
+  if (!ended) {  // do not leave them behind
+    kill(pids["child"], SIGKILL);
+    kill(pids["grandchild"], SIGKILL);
+  }
+  close(fds[0]);
+  EXPECT_TRUE(ended) << "the test's processes outlived the killed script by 20 s: " << output;
 }
 
 }  // namespace
