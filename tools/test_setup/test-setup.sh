@@ -373,7 +373,7 @@ _watch=10
 [[ "${MP_TEST_SETUP_WATCH_SECONDS-}" =~ ^[0-9]*\.?[0-9]+$ && "$MP_TEST_SETUP_WATCH_SECONDS" =~ [1-9] ]] &&
   _watch=$MP_TEST_SETUP_WATCH_SECONDS
 ( while kill -0 $$ &> /dev/null; do
-    sleep $_watch
+    sleep "$_watch"
  done
  # Parent process not found - we've been abandoned! Clean up test processes.
  kill_group SIGKILL $childPid
