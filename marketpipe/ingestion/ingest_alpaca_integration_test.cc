@@ -191,6 +191,44 @@ TEST_P(IngestAlpacaTest, PermanentErrorFailsTheJobNamingItAndKeepsWhatWasStored)
   EXPECT_THAT((*job)->message, HasSubstr("403"));
 }
 
+// A server that refuses one symbol of a batch (422): the batch is retried symbol by symbol, the
+// refused symbol fails alone with the server's words, and the others are stored exactly.
+TEST_P(IngestAlpacaTest, ASymbolTheServerRefusesFailsAloneAndTheOthersAreStoredExactly) {
+  server_.SetServeOnlyRequestedSymbols(true);
+  server_.InjectForSymbol("BADX", Fault::Error(422, "invalid symbol: BADX"));
+  IngestOptions options = Options();
+  options.symbols.push_back(*Symbol::Parse("BADX"));
+  absl::StatusOr<IngestResult> result = RunAsync(RunIngest(*provider_, *store_, time(), options));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->state, JobState::kCompletedWithErrors);
+  std::string failures;
+  for (const SymbolFailure& f : result->failures) {
+    absl::StrAppend(&failures, f.symbol.value(), ": ", f.error.ToString(), "\n");
+  }
+  ASSERT_EQ(result->failures.size(), 1u) << failures;
+  EXPECT_EQ(result->failures[0].symbol.value(), "BADX");
+  EXPECT_THAT(std::string(result->failures[0].error.message()), HasSubstr("422"));
+  EXPECT_THAT(std::string(result->failures[0].error.message()), HasSubstr("invalid symbol: BADX"));
+  EXPECT_EQ(Count("AAPL"), kMinutes);
+  EXPECT_EQ(Count("MSFT"), kMinutes);
+  EXPECT_EQ(Count("BADX"), 0);
+  // One refused request for the batch, then each symbol alone.
+  const std::vector<FakeAlpacaServer::RecordedRequest> requests = server_.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests[0].Query("symbols"), "AAPL,BADX,MSFT");
+  std::vector<std::string> alone;
+  for (size_t i = 1; i < requests.size(); ++i) {
+    const std::string symbols = requests[i].Query("symbols").value_or("");
+    EXPECT_EQ(symbols.find(','), std::string::npos) << symbols;
+    if (requests[i].Query("page_token") == std::nullopt) alone.push_back(symbols);
+  }
+  EXPECT_THAT(alone, ::testing::UnorderedElementsAre("AAPL", "BADX", "MSFT"));
+  auto job = store_->GetJob(result->job_id);
+  ASSERT_TRUE(job.ok() && job->has_value());
+  EXPECT_EQ((*job)->state, JobState::kCompletedWithErrors);
+  EXPECT_THAT((*job)->message, HasSubstr("1 of 3 symbols failed: BADX: "));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, IngestAlpacaTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

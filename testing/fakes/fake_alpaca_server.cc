@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "marketpipe/net/server/http_server.h"
 
 namespace mptest {
@@ -218,6 +219,7 @@ struct FakeAlpacaServer::Impl {
   struct Page {
     std::string content;  // the "bars" value, or the whole body when raw
     bool raw = false;
+    std::optional<BarsBySymbol> bars;  // AddPage's, for serving only the requested symbols
   };
 
   explicit Impl(Options o) : options(std::move(o)), server(ServerOptions(options)) {}
@@ -227,7 +229,8 @@ struct FakeAlpacaServer::Impl {
   // Records the request and picks what to do with it (under mu).
   std::pair<RecordedRequest, std::optional<Fault>> Record(ServerRequest request);
   Reply Route(const RecordedRequest& r) const;
-  std::string PageBody(size_t page) const;  // needs mu
+  // Needs mu. `symbols`: the request's, when only those are to be served.
+  std::string PageBody(size_t page, const std::optional<std::string>& symbols) const;
 
   const Options options;
 
@@ -235,6 +238,8 @@ struct FakeAlpacaServer::Impl {
   std::vector<Page> pages;
   std::map<size_t, Fault> faults_by_index;
   std::deque<Fault> next_faults;
+  std::map<std::string, Fault> symbol_faults;
+  bool only_requested_symbols = false;
   std::vector<RecordedRequest> recorded;
   bool endless_tokens = false;
 
@@ -298,9 +303,21 @@ FakeAlpacaServer::Impl::Record(ServerRequest request) {
   std::optional<Fault> fault;
   std::lock_guard<std::mutex> lock(mu);
   r.index = recorded.size();
+  const std::optional<std::string> symbols = FindQueryParam(r.query, "symbols");
+  auto named_symbol_fault = [&]() -> const Fault* {
+    if (!symbols || symbol_faults.empty()) return nullptr;
+    for (absl::string_view symbol : absl::StrSplit(*symbols, ',')) {
+      if (auto it = symbol_faults.find(std::string(symbol)); it != symbol_faults.end()) {
+        return &it->second;
+      }
+    }
+    return nullptr;
+  };
   if (auto it = faults_by_index.find(r.index); it != faults_by_index.end()) {
     fault = std::move(it->second);
     faults_by_index.erase(it);
+  } else if (const Fault* f = named_symbol_fault()) {
+    fault = *f;
   } else if (!next_faults.empty()) {
     fault = std::move(next_faults.front());
     next_faults.pop_front();
@@ -309,13 +326,36 @@ FakeAlpacaServer::Impl::Record(ServerRequest request) {
   return {std::move(r), std::move(fault)};
 }
 
-std::string FakeAlpacaServer::Impl::PageBody(size_t page) const {
-  const bool more = page + 1 < pages.size() || endless_tokens;
-  const std::string next = more ? JsonString(FakeAlpacaServer::PageToken(page + 1)) : "null";
-  if (pages.empty()) return absl::StrCat(R"({"bars":{},"next_page_token":)", next, "}");
+std::string FakeAlpacaServer::Impl::PageBody(size_t page,
+                                             const std::optional<std::string>& symbols) const {
+  auto next_token = [&](size_t served) {
+    const bool more = served + 1 < pages.size() || endless_tokens;
+    return more ? JsonString(FakeAlpacaServer::PageToken(served + 1)) : std::string("null");
+  };
+  if (pages.empty()) return absl::StrCat(R"({"bars":{},"next_page_token":)", next_token(page), "}");
+  // Past the last page (endless tokens): the last page's bars, with a fresh token.
   const Page& p = pages[std::min(page, pages.size() - 1)];
   if (p.raw) return p.content;
-  return absl::StrCat("{\"bars\":", p.content, ",\"next_page_token\":", next, "}");
+  if (!only_requested_symbols || !p.bars || !symbols || page >= pages.size()) {
+    return absl::StrCat("{\"bars\":", p.content, ",\"next_page_token\":", next_token(page), "}");
+  }
+  // Only the requested symbols' bars. Like Alpaca, a page is empty only when it is the last:
+  // pages left with none of them are skipped, and the token names the page after the last one
+  // read.
+  std::vector<std::string> wanted = absl::StrSplit(*symbols, ',');
+  BarsBySymbol requested;
+  for (;; ++page) {
+    if (pages[page].bars) {
+      for (const std::string& symbol : wanted) {
+        if (auto it = pages[page].bars->find(symbol); it != pages[page].bars->end()) {
+          requested.insert(*it);
+        }
+      }
+    }
+    if (!requested.empty() || page + 1 >= pages.size() || !pages[page + 1].bars) break;
+  }
+  return absl::StrCat("{\"bars\":", RenderBars(requested),
+                      ",\"next_page_token\":", next_token(page), "}");
 }
 
 Reply FakeAlpacaServer::Impl::Route(const RecordedRequest& r) const {
@@ -358,7 +398,7 @@ Reply FakeAlpacaServer::Impl::Route(const RecordedRequest& r) const {
     }
     page = *named;
   }
-  return {200, PageBody(page)};
+  return {200, PageBody(page, FindQueryParam(r.query, "symbols"))};
 }
 
 boost::asio::awaitable<ServerResponse> FakeAlpacaServer::Impl::Handle(ServerRequest request) {
@@ -459,17 +499,31 @@ void FakeAlpacaServer::SetEndlessPageTokens(bool endless) {
   impl_->endless_tokens = endless;
 }
 
-size_t FakeAlpacaServer::AddPage(const BarsBySymbol& bars) { return AddPageJson(RenderBars(bars)); }
+size_t FakeAlpacaServer::AddPage(const BarsBySymbol& bars) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->pages.push_back({RenderBars(bars), false, bars});
+  return impl_->pages.size() - 1;
+}
+
+void FakeAlpacaServer::SetServeOnlyRequestedSymbols(bool only) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->only_requested_symbols = only;
+}
+
+void FakeAlpacaServer::InjectForSymbol(std::string symbol, Fault fault) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->symbol_faults[std::move(symbol)] = std::move(fault);
+}
 
 size_t FakeAlpacaServer::AddPageJson(std::string bars_json) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->pages.push_back({std::move(bars_json), false});
+  impl_->pages.push_back({std::move(bars_json), false, std::nullopt});
   return impl_->pages.size() - 1;
 }
 
 size_t FakeAlpacaServer::AddRawPage(std::string body) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->pages.push_back({std::move(body), true});
+  impl_->pages.push_back({std::move(body), true, std::nullopt});
   return impl_->pages.size() - 1;
 }
 
@@ -495,6 +549,7 @@ void FakeAlpacaServer::ClearFaults() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->faults_by_index.clear();
   impl_->next_faults.clear();
+  impl_->symbol_faults.clear();
 }
 
 std::vector<FakeAlpacaServer::RecordedRequest> FakeAlpacaServer::requests() const {

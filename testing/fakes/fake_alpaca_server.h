@@ -34,10 +34,10 @@ namespace mptest {
 // GET /v2/stocks/bars serves the scripted pages: no (or an empty) page_token selects page 0, and
 // page i carries next_page_token = PageToken(i + 1), or null on the last page (with
 // SetEndlessPageTokens, a fresh token instead, forever). Before that, in this order: an injected
-// fault for this request wins; a request target that is not valid origin-form (Boost.URL) is
-// 400; a path other than /v2/stocks/bars is 404;
-// another method is 405; a missing APCA-API-KEY-ID or APCA-API-SECRET-KEY header is 401, a wrong
-// one (when Options sets them) 403; a missing `symbols` or `timeframe`, a `limit` outside
+// fault for this request wins (per index, then per symbol, then the InjectNext queue); a request
+// target that is not valid origin-form (Boost.URL) is 400; a path other than /v2/stocks/bars is
+// 404; another method is 405; a missing APCA-API-KEY-ID or APCA-API-SECRET-KEY header is 401, a
+// wrong one (when Options sets them) 403; a missing `symbols` or `timeframe`, a `limit` outside
 // 1..10000 or an unknown page_token is 422. Every error body is {"message": "..."}.
 // Connections are kept alive unless the client asks otherwise; any number may be open at once.
 //
@@ -180,9 +180,21 @@ class FakeAlpacaServer {
   // PageToken(i), i >= 1, is then accepted. A client must notice that it is not progressing.
   void SetEndlessPageTokens(bool endless);
 
+  // A page built by AddPage then carries only the bars of the symbols the request names
+  // (`symbols`), as Alpaca's do, so one-symbol requests get one symbol's bars. Like Alpaca's, such
+  // a page is empty only when it is the last: pages left without bars are skipped (up to one
+  // added with AddPageJson or AddRawPage), and its next_page_token names the page after the last
+  // one read. Pages added with AddPageJson or AddRawPage are served as they are.
+  void SetServeOnlyRequestedSymbols(bool only);
+
   // Applies `fault` to the request with 0-based index `request_index` (see RecordedRequest).
   void InjectOnRequest(size_t request_index, Fault fault);
-  // Applies `fault` to each of the next `count` requests that have no per-index fault.
+  // Applies `fault` to every request whose `symbols` names `symbol` (and that has no per-index
+  // fault), until ClearFaults: a server that refuses one symbol of a batch, e.g.
+  // InjectForSymbol("BADX", Fault::Error(422, "invalid symbol: BADX")).
+  void InjectForSymbol(std::string symbol, Fault fault);
+  // Applies `fault` to each of the next `count` requests that have no per-index or per-symbol
+  // fault.
   void InjectNext(size_t count, Fault fault);
   // Drops every fault not yet applied.
   void ClearFaults();

@@ -247,6 +247,70 @@ TEST_F(FakeAlpacaServerTest, RendersBarFieldsAsAlpacaDoes) {
   EXPECT_TRUE(bar.as_object().contains("vw"));
 }
 
+// The symbols of each page's "bars", in order.
+std::vector<std::string> PageSymbols(const ClientResult& r) {
+  std::vector<std::string> symbols;
+  const boost::json::value page = ParseJson(r.body);
+  for (const auto& [symbol, bars] : page.at("bars").as_object()) {
+    symbols.emplace_back(symbol);
+  }
+  return symbols;
+}
+
+TEST_F(FakeAlpacaServerTest, ServesOnlyTheRequestedSymbolsWhenAsked) {
+  server_.AddPage({{"AAPL", {MakeBar("2024-01-02T14:30:00Z", 187.15, 1200)}},
+                   {"MSFT", {MakeBar("2024-01-02T14:30:00Z", 370.5, 50)}},
+                   {"NVDA", {MakeBar("2024-01-02T14:30:00Z", 480.0, 70)}}});
+  server_.AddPage({{"MSFT", {MakeBar("2024-01-02T14:31:00Z", 370.6, 50)}}});
+  server_.AddPage({{"AAPL", {MakeBar("2024-01-02T14:31:00Z", 187.2, 900)}}});
+  server_.AddPageJson(R"({"AAPL":[],"MSFT":[]})");  // served as it is, filter or not
+  auto conn = Connect();
+  const std::string both = "/v2/stocks/bars?symbols=NVDA,AAPL&timeframe=1Min";
+  auto page = [&](const std::string& target, size_t token) {
+    return conn->Get(target + "&page_token=" + PercentEncode(FakeAlpacaServer::PageToken(token)));
+  };
+  auto next = [](const ClientResult& r) {
+    const boost::json::value v = ParseJson(r.body).at("next_page_token");
+    return v.is_null() ? std::string("null") : std::string(v.as_string());
+  };
+  EXPECT_THAT(PageSymbols(conn->Get(both)), ::testing::ElementsAre("AAPL", "MSFT", "NVDA"));
+
+  server_.SetServeOnlyRequestedSymbols(true);
+  const ClientResult r = conn->Get(both);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(PageSymbols(r), ::testing::ElementsAre("AAPL", "NVDA"));
+  EXPECT_EQ(next(r), FakeAlpacaServer::PageToken(1));
+  // Page 1 holds only MSFT: it is skipped, and the token points past what was read.
+  const ClientResult skipped = page(both, 1);
+  EXPECT_THAT(PageSymbols(skipped), ::testing::ElementsAre("AAPL"));
+  EXPECT_EQ(next(skipped), FakeAlpacaServer::PageToken(3));
+  EXPECT_THAT(PageSymbols(page(both, 3)), ::testing::ElementsAre("AAPL", "MSFT"));  // JSON page
+  // A symbol on no page: one empty page, whose token names the unfiltered JSON page.
+  const ClientResult none = conn->Get("/v2/stocks/bars?symbols=TSLA&timeframe=1Min");
+  EXPECT_THAT(PageSymbols(none), ::testing::IsEmpty());
+  EXPECT_EQ(next(none), FakeAlpacaServer::PageToken(3));
+}
+
+TEST_F(FakeAlpacaServerTest, SymbolFaultHitsEveryRequestNamingThatSymbolOnly) {
+  server_.AddPage({{"AAPL", {MakeBar("2024-01-02T14:30:00Z", 187.15, 1200)}}});
+  server_.InjectForSymbol("BADX", Fault::Error(422, "invalid symbol: BADX"));
+  server_.InjectOnRequest(3, Fault::ServerError(503));  // a per-index fault wins
+  server_.InjectNext(1, Fault::ServerError(500));       // taken by the first request without
+  auto conn = Connect();
+  std::vector<int> statuses;
+  for (const char* symbols : {"AAPL,BADX,MSFT", "BADX", "AAPL", "BADX", "AAPL"}) {
+    const ClientResult r =
+        conn->Get(std::string("/v2/stocks/bars?timeframe=1Min&symbols=") + symbols);
+    statuses.push_back(r.status);
+    if (r.status == 422) {
+      EXPECT_EQ(ParseJson(r.body).at("message").as_string(), "invalid symbol: BADX");
+    }
+  }
+  EXPECT_THAT(statuses, ::testing::ElementsAre(422, 422, 500, 503, 200));
+  server_.ClearFaults();
+  EXPECT_EQ(conn->Get("/v2/stocks/bars?timeframe=1Min&symbols=BADX").status, 200);
+}
+
 TEST_F(FakeAlpacaServerTest, NoPagesServesAnEmptyLastPage) {
   const ClientResult r = Connect()->Get(BarsTarget());
 
