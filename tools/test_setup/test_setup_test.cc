@@ -75,6 +75,8 @@ const std::vector<std::string> kBazelVariables = {"TEST_TARGET",
                                                   "EXPERIMENTAL_SPLIT_XML_GENERATION",
                                                   "MP_TEST_SETUP_WATCH_SECONDS"};
 
+struct WaitingForTerm;
+
 class TestSetupTest : public ::testing::Test {
  protected:
   // The exec root: every path below is relative to it, as Bazel passes them.
@@ -107,6 +109,9 @@ class TestSetupTest : public ::testing::Test {
     child.set_env = env_;
     return child;
   }
+
+  // Starts the script on `fake_test wait-for-term` with both streams on a pipe `script` reads.
+  void StartWaitingForTerm(WaitingForTerm& script);
 
   mptest::kit_internal::ChildExit Run(const std::vector<std::string>& fake_args) {
     auto child = Command(fake_args);
@@ -248,45 +253,69 @@ TEST_F(TestSetupTest, LeavesNoManifestZipOrAnnotationsWhenTheTestLeftNoOutputs) 
   EXPECT_FALSE(fs::exists(root_ / "out/test.outputs/outputs.zip"));
 }
 
-// A timeout: Bazel sends SIGTERM to the script, which passes it to the test's process group.
-TEST_F(TestSetupTest, PassesATimeoutsSigtermToTheTestAndItsChildren) {
-  int fds[2];
-  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
-  auto child = Command({"wait-for-term"});
-  child.pass_fds = {{1, fds[1]}, {2, fds[1]}};
-  const pid_t pid = mptest::kit_internal::SpawnChildProcess(child);
-  close(fds[1]);
-  ASSERT_GT(pid, 0);
+// The script running `fake_test wait-for-term`, its stdout and stderr on one pipe read here.
+struct WaitingForTerm {
+  pid_t pid = -1;
+  int fd = -1;
   std::string output;
-  // Reads until `marker` arrived (true) or the output ends (false); gives up (false, `stuck`)
-  // after 20 s without a byte: a script that stopped passing SIGTERM on leaves the fake waiting.
-  bool stuck = false;
-  auto read_until = [&](const std::string& marker) {
+  bool stuck = false;  // 20 s passed without a byte
+
+  ~WaitingForTerm() {
+    if (fd >= 0) close(fd);
+  }
+  // Waits for the next bytes and appends them: false at the end of the output, or after 20 s
+  // without a byte (then `stuck`).
+  bool ReadMore() {
     char buf[512];
-    while (marker.empty() || output.find(marker) == std::string::npos) {
-      pollfd readable = {fds[0], POLLIN, 0};
+    for (;;) {
+      pollfd readable = {fd, POLLIN, 0};
       if (poll(&readable, 1, 20'000) == 0) {
         stuck = true;
         return false;
       }
-      const ssize_t n = read(fds[0], buf, sizeof buf);
+      const ssize_t n = read(fd, buf, sizeof buf);
       if (n > 0) {
         output.append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        return false;
+        return true;
       }
+      if (n == 0 || errno != EINTR) return false;
+    }
+  }
+  // Reads until `marker` arrived (true) or ReadMore gives up (false).
+  bool ReadUntil(const std::string& marker) {
+    while (output.find(marker) == std::string::npos) {
+      if (!ReadMore()) return false;
     }
     return true;
-  };
-  const bool ready = read_until("child ready") && read_until("grandchild ready");
-  if (ready) kill(pid, SIGTERM);
-  read_until("");                 // to the end of the output
-  if (stuck) kill(pid, SIGKILL);  // its orphan watcher then ends the fake's group
-  close(fds[0]);
+  }
+};
+
+void TestSetupTest::StartWaitingForTerm(WaitingForTerm& script) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  auto child = Command({"wait-for-term"});
+  child.pass_fds = {{1, fds[1]}, {2, fds[1]}};
+  script.pid = mptest::kit_internal::SpawnChildProcess(child);
+  close(fds[1]);
+  script.fd = fds[0];
+  ASSERT_GT(script.pid, 0);
+}
+
+// A timeout: Bazel sends SIGTERM to the script, which passes it to the test's process group.
+TEST_F(TestSetupTest, PassesATimeoutsSigtermToTheTestAndItsChildren) {
+  WaitingForTerm script;
+  ASSERT_NO_FATAL_FAILURE(StartWaitingForTerm(script));
+  // A script that stopped passing SIGTERM on leaves the fake waiting: `stuck` after 20 s.
+  const bool ready = script.ReadUntil("child ready") && script.ReadUntil("grandchild ready");
+  if (ready) kill(script.pid, SIGTERM);
+  while (script.ReadMore()) {
+  }                                             // to the end of the output
+  if (script.stuck) kill(script.pid, SIGKILL);  // its orphan watcher then ends the fake's group
   int status = 0;
-  waitpid(pid, &status, 0);
+  waitpid(script.pid, &status, 0);
+  const std::string& output = script.output;
   ASSERT_TRUE(ready) << output;
-  ASSERT_FALSE(stuck) << "no output for 20 s after SIGTERM: " << output;
+  ASSERT_FALSE(script.stuck) << "no output for 20 s after SIGTERM: " << output;
   EXPECT_THAT(output, HasSubstr("-- Test timed out at "));
   EXPECT_THAT(output, HasSubstr("\nchild got SIGTERM\n"));
   EXPECT_THAT(output, HasSubstr("\ngrandchild got SIGTERM\n"));
@@ -307,23 +336,13 @@ bool Ended(pid_t pid) {
 // then its orphan watcher notices within one period and SIGKILLs the test's process group.
 TEST_F(TestSetupTest, OrphanWatcherEndsTheTestAndItsChildrenWhenTheScriptIsKilled) {
   env_["MP_TEST_SETUP_WATCH_SECONDS"] = "0.1";
-  int fds[2];
-  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
-  auto child = Command({"wait-for-term"});
-  child.pass_fds = {{1, fds[1]}, {2, fds[1]}};
-  const pid_t pid = mptest::kit_internal::SpawnChildProcess(child);
-  close(fds[1]);
-  ASSERT_GT(pid, 0);
-  std::string output;
+  WaitingForTerm script;
+  ASSERT_NO_FATAL_FAILURE(StartWaitingForTerm(script));
   std::map<std::string, pid_t> pids;  // "child", "grandchild"
   while (pids.size() < 2) {
-    pollfd readable = {fds[0], POLLIN, 0};
-    ASSERT_GT(poll(&readable, 1, 20'000), 0) << "no \"ready\" within 20 s: " << output;
-    char buf[512];
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    ASSERT_GT(n, 0) << output;
-    output.append(buf, static_cast<size_t>(n));
-    std::istringstream lines(output);
+    ASSERT_TRUE(script.ReadMore())
+        << "no \"ready\" from both (stuck " << script.stuck << "): " << script.output;
+    std::istringstream lines(script.output);
     for (std::string line; std::getline(lines, line);) {
       std::istringstream words(line);
       std::string who, word;
@@ -331,10 +350,10 @@ TEST_F(TestSetupTest, OrphanWatcherEndsTheTestAndItsChildrenWhenTheScriptIsKille
       if (words >> who >> word >> p && word == "ready") pids[who] = p;
     }
   }
-  ASSERT_EQ(pids.count("child") + pids.count("grandchild"), 2u) << output;
-  kill(pid, SIGKILL);
+  ASSERT_EQ(pids.count("child") + pids.count("grandchild"), 2u) << script.output;
+  kill(script.pid, SIGKILL);
   int status = 0;
-  waitpid(pid, &status, 0);
+  waitpid(script.pid, &status, 0);
   // Both were waiting for a SIGTERM that never comes: only the watcher's SIGKILL ends them.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!(Ended(pids["child"]) && Ended(pids["grandchild"])) &&
@@ -346,8 +365,8 @@ TEST_F(TestSetupTest, OrphanWatcherEndsTheTestAndItsChildrenWhenTheScriptIsKille
     kill(pids["child"], SIGKILL);
     kill(pids["grandchild"], SIGKILL);
   }
-  close(fds[0]);
-  EXPECT_TRUE(ended) << "the test's processes outlived the killed script by 20 s: " << output;
+  EXPECT_TRUE(ended) << "the test's processes outlived the killed script by 20 s: "
+                     << script.output;
 }
 
 }  // namespace
